@@ -25,11 +25,15 @@ mkdir -p "$build_dir" "$log_dir"
 say() { printf '[images] %s\n' "$*" >&2; }
 die() { printf '[images] ERROR: %s\n' "$*" >&2; exit 1; }
 
-# hash_inputs STRING FILE...: sha256 over a string and the files' names and contents.
+# hash_inputs STRING DIR...: sha256 over a string and the files below each DIR,
+# by their path relative to the project (so every clone agrees) and content.
 hash_inputs() {
   local extra=$1; shift
   { printf '%s\n' "$extra"
-    find "$@" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+    local d
+    for d in "$@"; do
+      (cd "$here" && find "${d#"$here"/}" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+    done
   } | sha256sum | cut -c1-16
 }
 

@@ -16,6 +16,11 @@ phase() {  # phase NAME CMD...
   phases+=("$(printf '%-22s %4d s' "$name" $((SECONDS - start)))")
 }
 
+# Everything the demo prints is kept, and checked for the seeded secrets at the end.
+log=$here/.state/logs/demo.log
+mkdir -p "$(dirname "$log")"
+exec > >(tee "$log") 2>&1
+
 total_start=$SECONDS
 phase "virtualenv" scripts/setup-venv.sh
 phase "docker engine" scripts/docker-engine.sh
@@ -27,3 +32,5 @@ phase "health" ansible-playbook -i inventories/local playbooks/health_report.yml
 printf '\n== phase times\n'
 printf '%s\n' "${phases[@]}"
 printf '%-22s %4d s\n' "total" $((SECONDS - total_start))
+printf '\n'
+scripts/check-no-secrets.sh "$log"

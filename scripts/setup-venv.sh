@@ -13,8 +13,10 @@ python=${PYTHON:-python3}
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "[venv] installing the pinned toolchain into $venv" >&2
   "$python" -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip >/dev/null
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
+  # (this machine's pip config names local indexes that may not exist: drop that noise)
+  { "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip >/dev/null
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
+  } 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   echo "$want" > "$stamp"
 else
   echo "[venv] $venv is up to date" >&2
