@@ -27,12 +27,16 @@ def test_build_install_and_doc(tmp_path):
     assert "roles/n8n/meta/argument_specs.yml" in names
     assert not any(n.startswith((".state", ".venv", "images/")) for n in names), "build_ignore leaks"
 
+    # install as a user would: no project ansible.cfg, no link to the working tree
     dest = tmp_path / "collections"
-    run(["ansible-galaxy", "collection", "install", "--no-deps", "-p", str(dest), str(tarballs[0])])
+    empty_cfg = tmp_path / "ansible.cfg"
+    empty_cfg.write_text("[defaults]\n")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest), ANSIBLE_CONFIG=str(empty_cfg))
+    run(["ansible-galaxy", "collection", "install", "--no-deps", "-p", str(dest), str(tarballs[0])],
+        env=env, cwd=tmp_path)
     assert (dest / "ansible_collections" / "arizu" / "ops" / "MANIFEST.json").is_file()
 
     # only the installed copy (plus the bundled collections of the ansible package)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest), ANSIBLE_CONFIG="/dev/null")
     doc = run(["ansible-doc", "arizu.ops.health_check"], env=env, cwd=tmp_path)
     assert str(dest) in doc
     for option in ("url", "timeout", "validate_certs", "headers", "detailed", "latency_slo_ms", "fail_on"):
