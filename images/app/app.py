@@ -427,9 +427,10 @@ def evaluate_health(detailed):
     components["llm"] = {"status": llm_status, "active": MODEL_PROVIDER or None,
                          "fallback": MODEL_FALLBACK_PROVIDER}
 
-    if components["db"] == "down":
-        overall = "down"
-    elif any(components[n] != "up" for n in ("db", "redis", "n8n")) or llm_status != "up":
+    # The app itself still answers when a dependency is gone (a major feature
+    # is down, not the whole service): "down" is kept for a release that
+    # cannot serve at all.
+    if any(components[n] != "up" for n in ("db", "redis", "n8n")) or llm_status != "up":
         overall = "degraded"
     else:
         overall = "healthy"

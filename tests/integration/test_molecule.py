@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / ".state" / "logs"
 
-SCENARIOS = ["default", "managed_host"]
+SCENARIOS = ["default", "managed_host", "triage"]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
