@@ -1,0 +1,315 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the arizu.ops collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: docker_restart
+short_description: Restart one container and wait for health that is newer than the restart
+version_added: 1.0.0
+description:
+  - Restarts the same container (a restart, never a re-creation, so its configuration, volumes and id stay),
+    or starts it when it is stopped (a paused one is unpaused first), through the Docker Engine API, then waits until it proves healthy
+    B(after) the restart. A health status left over from before the restart never counts.
+  - "How health is proven, in this order: O(probe_url) answers a healthy body (judged like
+    M(arizu.ops.health_check)); else the container's own HEALTHCHECK has a passing check that started after
+    the container did; else O(probe_tcp) accepts a connection; else the container keeps running for
+    O(settle_seconds)."
+  - Polls every O(poll_interval) seconds, so the time reported is close to the service's own start time.
+  - When health does not come back within O(timeout), the task fails with the state before and after, and the
+    last health check outputs.
+  - In check mode nothing is restarted; the result says what would be done.
+author:
+  - Arizu maintainers (@arizu)
+extends_documentation_fragment:
+  - community.docker.docker.api_documentation
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in --diff mode) when in diff mode.
+    support: none
+options:
+  container:
+    description: Name or id of the container.
+    type: str
+    required: true
+  timeout:
+    description: Seconds to wait for health after the restart.
+    type: float
+    default: 120
+  stop_timeout:
+    description: Seconds Docker waits for the container to stop before it kills it.
+    type: int
+    default: 10
+  probe_url:
+    description:
+      - HTTP(S) URL polled from the Docker host after the restart, for example n8n's C(/healthz/readiness).
+      - The answer counts when its status (as M(arizu.ops.health_check) judges it) is in O(accept).
+    type: str
+  accept:
+    description: Statuses of O(probe_url) that count as healthy.
+    type: list
+    elements: str
+    choices: [healthy, degraded]
+    default: [healthy]
+  probe_tcp:
+    description: C(host:port) that must accept a TCP connection, for a container without a HEALTHCHECK.
+    type: str
+  settle_seconds:
+    description: Without any probe or HEALTHCHECK, how long the container must keep running.
+    type: float
+    default: 5
+  poll_interval:
+    description: Seconds between two polls.
+    type: float
+    default: 0.25
+"""
+
+EXAMPLES = r"""
+- name: Restart n8n and wait for readiness
+  arizu.ops.docker_restart:
+    container: arizu-n8n
+    probe_url: http://127.0.0.1:5678/healthz/readiness
+    timeout: 120
+  register: restart
+
+- name: Say how long it took
+  ansible.builtin.debug:
+    msg: "{{ restart.msg }}"
+"""
+
+RETURN = r"""
+action:
+  description: What was done - V(restarted), V(started) (it was stopped), V(would_restart) or V(would_start).
+  returned: always
+  type: str
+  sample: restarted
+verification:
+  description: How health was proven - V(http), V(docker_health), V(tcp) or V(running).
+  returned: always
+  type: str
+  sample: http
+before:
+  description: The container's state before - C(state), C(health), C(started_at), C(restart_count), C(id).
+  returned: always
+  type: dict
+after:
+  description: The container's state after (same keys as RV(before)); equal to RV(before) in check mode.
+  returned: always
+  type: dict
+elapsed_s:
+  description: Seconds from the restart request to proven health.
+  returned: success
+  type: float
+  sample: 4.6
+ready_after_start_s:
+  description: Seconds from the container's new start to proven health (the service's own start time).
+  returned: success
+  type: float
+  sample: 4.1
+last_checks:
+  description: The container's last health checks (start, exit code, output cut to 300 characters), masked.
+  returned: always
+  type: list
+  elements: dict
+probe:
+  description: The last O(probe_url) result (status, http_status, latency_ms) when a URL was polled.
+  returned: when probe_url was given
+  type: dict
+msg:
+  description: One human line.
+  returned: always
+  type: str
+  sample: "arizu-n8n restarted; ready (http) 4.6 s after the restart request"
+"""
+
+import datetime
+import socket
+import time
+from urllib.error import HTTPError
+
+from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.community.docker.plugins.module_utils.common_api import (
+    AnsibleDockerClient,
+    RequestException,
+)
+from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException, NotFound
+
+from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence import Masker, secret_values_from_env
+from ansible_collections.arizu.ops.plugins.module_utils.health_parser import parse_health, redact_url
+
+
+def parse_time(text):
+    """Docker's RFC 3339 time with nanoseconds -> aware datetime (None for the zero time)."""
+    if not text or text.startswith("0001-"):
+        return None
+    text = text.rstrip("Z")
+    if "." in text:
+        head, frac = text.split(".", 1)
+        text = head + "." + frac[:6]
+    try:
+        return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+
+
+def state_of(inspect):
+    state = inspect.get("State") or {}
+    return {
+        "id": (inspect.get("Id") or "")[:12],
+        "state": state.get("Status"),
+        "health": (state.get("Health") or {}).get("Status", "none"),
+        "started_at": state.get("StartedAt"),
+        "restart_count": inspect.get("RestartCount"),
+        "exit_code": state.get("ExitCode"),
+        "oom_killed": state.get("OOMKilled"),
+    }
+
+
+def fresh_passing_check(inspect):
+    """True when a health check that started after the container's start passed."""
+    state = inspect.get("State") or {}
+    started = parse_time(state.get("StartedAt"))
+    if not started or not state.get("Running"):
+        return False
+    for entry in (state.get("Health") or {}).get("Log") or []:
+        begun = parse_time(entry.get("Start"))
+        if begun and begun > started and entry.get("ExitCode") == 0:
+            return True
+    return False
+
+
+def last_checks(inspect, masker):
+    out = []
+    for entry in ((inspect.get("State") or {}).get("Health") or {}).get("Log") or []:
+        out.append({"start": entry.get("Start"), "exit_code": entry.get("ExitCode"),
+                    "output": masker.mask((entry.get("Output") or "").strip())[:300]})
+    return out[-3:]
+
+
+def probe_http(url, accept, timeout):
+    started = time.monotonic()
+    try:
+        resp = open_url(url, method="GET", timeout=timeout, follow_redirects="safe")
+        status, body = resp.getcode(), resp.read(65536)
+    except HTTPError as exc:
+        status, body = exc.code, exc.read(65536) if hasattr(exc, "read") else b""
+    except Exception as exc:  # not answering yet is the normal case while it starts
+        return False, {"status": "unreachable", "http_status": None, "detail": to_native(exc)[:120]}
+    parsed = parse_health(status, body, url_path=url)
+    result = {"status": parsed["status"], "http_status": status,
+              "latency_ms": round((time.monotonic() - started) * 1000, 1)}
+    return parsed["status"] in accept, result
+
+
+def probe_tcp(target, timeout):
+    host, _, port = target.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def main():
+    argument_spec = dict(
+        container=dict(type="str", required=True),
+        timeout=dict(type="float", default=120),
+        stop_timeout=dict(type="int", default=10),
+        probe_url=dict(type="str"),
+        accept=dict(type="list", elements="str", choices=["healthy", "degraded"], default=["healthy"]),
+        probe_tcp=dict(type="str"),
+        settle_seconds=dict(type="float", default=5),
+        poll_interval=dict(type="float", default=0.25),
+    )
+    client = AnsibleDockerClient(argument_spec=argument_spec, supports_check_mode=True,
+                                 min_docker_api_version="1.25")
+    module = client.module
+    p = module.params
+    if p["timeout"] <= 0 or p["poll_interval"] <= 0 or p["stop_timeout"] < 0:
+        module.fail_json(msg="timeout and poll_interval must be above 0, stop_timeout 0 or more")
+    if p["probe_url"] and not p["probe_url"].startswith(("http://", "https://")):
+        module.fail_json(msg="probe_url must start with http:// or https://: %s" % redact_url(p["probe_url"]))
+    if p["probe_tcp"] and not p["probe_tcp"].rpartition(":")[2].isdigit():
+        module.fail_json(msg="probe_tcp must be host:port, got %s" % p["probe_tcp"])
+    name = p["container"]
+    try:
+        try:
+            inspect = client.get_json("/containers/{0}/json", name)
+        except NotFound:
+            module.fail_json(msg="container %s does not exist: nothing to restart" % name, changed=False)
+        masker = Masker(secret_values_from_env((inspect.get("Config") or {}).get("Env") or []))
+        before = state_of(inspect)
+        running = (inspect.get("State") or {}).get("Running")
+        has_healthcheck = bool(((inspect.get("Config") or {}).get("Healthcheck") or {}).get("Test"))
+        verification = ("http" if p["probe_url"] else "docker_health" if has_healthcheck
+                        else "tcp" if p["probe_tcp"] else "running")
+        if module.check_mode:
+            action = "would_restart" if running else "would_start"
+            module.exit_json(changed=True, action=action, verification=verification, before=before,
+                             after=before, last_checks=last_checks(inspect, masker),
+                             msg="%s: %s, then wait up to %g s for %s health" % (
+                                 name, action.replace("_", " "), p["timeout"], verification))
+
+        requested = time.monotonic()
+        if (inspect.get("State") or {}).get("Paused"):
+            client.post_call("/containers/{0}/unpause", name)  # a paused container cannot be restarted
+        if running:
+            client.post_call("/containers/{0}/restart", name, params={"t": p["stop_timeout"]})
+            action = "restarted"
+        else:
+            client.post_call("/containers/{0}/start", name)
+            action = "started"
+        deadline = requested + p["timeout"]
+        old_start = before["started_at"]
+        probe = None
+        settle_since = None
+        while True:
+            inspect = client.get_json("/containers/{0}/json", name)
+            state = inspect.get("State") or {}
+            new_start = state.get("StartedAt") != old_start or action == "started"
+            ok = False
+            if new_start and state.get("Running"):
+                if verification == "http":
+                    ok, probe = probe_http(p["probe_url"], p["accept"], min(2.0, p["timeout"]))
+                elif verification == "docker_health":
+                    ok = fresh_passing_check(inspect) and (state.get("Health") or {}).get("Status") == "healthy"
+                elif verification == "tcp":
+                    ok = probe_tcp(p["probe_tcp"], 1.0)
+                else:
+                    settle_since = settle_since or time.monotonic()
+                    ok = time.monotonic() - settle_since >= p["settle_seconds"]
+            if ok:
+                ready = time.monotonic()
+                started_at = parse_time(state.get("StartedAt"))
+                now = datetime.datetime.now(datetime.timezone.utc)
+                after = state_of(inspect)
+                elapsed = round(ready - requested, 2)
+                module.exit_json(
+                    changed=True, action=action, verification=verification, before=before, after=after,
+                    elapsed_s=elapsed,
+                    ready_after_start_s=round((now - started_at).total_seconds(), 2) if started_at else None,
+                    last_checks=last_checks(inspect, masker), probe=probe,
+                    msg="%s %s; ready (%s) %.1f s after the restart request" % (name, action, verification, elapsed))
+            if time.monotonic() >= deadline:
+                module.fail_json(
+                    changed=True, action=action, verification=verification, before=before,
+                    after=state_of(inspect), last_checks=last_checks(inspect, masker), probe=probe,
+                    msg="%s %s but did not prove %s health within %g s (state %s, health %s, exit code %s)" % (
+                        name, action, verification, p["timeout"], state.get("Status"),
+                        (state.get("Health") or {}).get("Status", "none"), state.get("ExitCode")))
+            time.sleep(p["poll_interval"])
+    except (RequestException, DockerException) as exc:
+        module.fail_json(msg="Docker API error while restarting %s: %s" % (name, to_native(exc)), changed=False)
+
+
+if __name__ == "__main__":
+    main()
