@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / ".state" / "logs"
 
-SCENARIOS = ["default", "managed_host", "triage"]
+SCENARIOS = ["default", "managed_host", "triage", "remediation"]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
