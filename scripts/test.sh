@@ -24,6 +24,7 @@ case "$part" in
 esac
 
 scripts/setup-venv.sh
+scripts/install-test-deps.sh   # chromium, for the HTML report test
 if [ "$part" != unit ]; then
   scripts/docker-engine.sh --clean
   scripts/build-images.sh

@@ -102,8 +102,9 @@ def _component_rows(findings):
     for key, label in (("n8n_liveness", "n8n /healthz"), ("n8n_readiness", "n8n /healthz/readiness")):
         res = findings.get(key)
         if res:
+            detail = ("HTTP %s" % res["http_status"]) if res.get("http_status") is not None else res.get("msg", "")
             rows.append({"component": label, "status": res.get("status"), "latency_ms": res.get("latency_ms"),
-                         "detail": "HTTP %s" % res.get("http_status")})
+                         "detail": detail})
     return rows
 
 
