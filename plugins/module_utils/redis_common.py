@@ -130,10 +130,10 @@ class RedisConnection(object):
         except (ImportError, TypeError):  # pragma: no cover - older redis library
             self.client = redis.Redis(**kwargs)
 
-    def set_name(self):
+    def set_name(self, name=CLIENT_NAME):
         """Best effort ``CLIENT SETNAME`` (an ACL user may not be allowed to; that is no reason to fail)."""
         try:
-            self.client.client_setname(CLIENT_NAME)
+            self.client.client_setname(name)
         except Exception:  # pylint: disable=broad-except
             pass
 
