@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import select
 import sys
 import threading
 import time
@@ -21,7 +20,7 @@ import psycopg2.extensions
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # pytest runs with --import-mode=importlib
-from scratch import container_logs, remove_container, run_module, start_container, wait_for  # noqa: E402  pylint: disable=wrong-import-position
+from scratch import container_logs, remove_container, run_module, start_container, wait_async, wait_for  # noqa: E402  pylint: disable=wrong-import-position
 
 NAME = "scratch-pg-activity"
 IMAGE = "arizu-local/postgres:15"
@@ -60,17 +59,6 @@ class Server:
         return base
 
 
-def _wait_async(conn):
-    while True:
-        state = conn.poll()
-        if state == psycopg2.extensions.POLL_OK:
-            return
-        if state == psycopg2.extensions.POLL_WRITE:
-            select.select([], [conn.fileno()], [], 10)
-        elif state == psycopg2.extensions.POLL_READ:
-            select.select([conn.fileno()], [], [], 10)
-
-
 class Sessions:
     """Test sessions; everything is closed at the end."""
 
@@ -86,7 +74,7 @@ class Sessions:
         pids = []
         for _ in range(count):
             conn = psycopg2.connect(async_=1, application_name=application_name, **self.server.kwargs)
-            _wait_async(conn)
+            wait_async(conn)
             conn.cursor().execute(LONG_SQL)  # asynchronous: returns at once, the statement keeps running
             self.conns.append(conn)
             pids.append(conn.get_backend_pid())

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import secrets
-import select
 import subprocess
 import sys
 import threading
@@ -26,7 +25,7 @@ import psycopg2.extensions
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # pytest runs with --import-mode=importlib
-from scratch import wait_for  # noqa: E402  pylint: disable=wrong-import-position
+from scratch import wait_async, wait_for  # noqa: E402  pylint: disable=wrong-import-position
 from playbook_run import remove_scratch, run_playbook, start_scratch  # noqa: E402  pylint: disable=wrong-import-position
 
 NAME = "scratch-pgplay"
@@ -66,17 +65,6 @@ class Server:
         return base
 
 
-def _wait_async(conn):
-    while True:
-        state = conn.poll()
-        if state == psycopg2.extensions.POLL_OK:
-            return
-        if state == psycopg2.extensions.POLL_WRITE:
-            select.select([], [conn.fileno()], [], 10)
-        elif state == psycopg2.extensions.POLL_READ:
-            select.select([conn.fileno()], [], [], 10)
-
-
 class Sessions:
     """Sessions of a test, all ended and closed at its end."""
 
@@ -86,7 +74,7 @@ class Sessions:
 
     def start_async(self, sql, application_name):
         conn = psycopg2.connect(async_=1, application_name=application_name, **self.server.kwargs)
-        _wait_async(conn)
+        wait_async(conn)
         conn.cursor().execute(sql)  # asynchronous: returns at once, the statement keeps running
         self.conns.append(conn)
         return conn.get_backend_pid()
