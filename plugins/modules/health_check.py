@@ -228,159 +228,16 @@ msg:
   sample: "healthy (arizu, HTTP 200, 12.3 ms): db up, redis up, n8n up, llm up"
 """
 
-import gzip
-import socket
-import ssl
-import time
-
-from http.client import HTTPException, IncompleteRead, RemoteDisconnected
-from urllib.error import HTTPError, URLError
 from urllib.parse import unquote, urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import SSLValidationError, open_url
 
-from ansible_collections.arizu.ops.plugins.module_utils.health_parser import (
-    MAX_BODY_BYTES,
-    build_probe_url,
-    parse_health,
-    redact_url,
+from ansible_collections.arizu.ops.plugins.module_utils.health_probe import (
+    STATUSES,
+    probe_with_retries,
 )
-
-STATUSES = ['healthy', 'degraded', 'down', 'unreachable', 'invalid']
-RETRY_ON = ('unreachable', 'down')
-
-
-class Unreachable(Exception):
-    """No usable HTTP answer; the message is the human reason."""
-
-
-def _is_timeout(exc):
-    return isinstance(exc, (socket.timeout, TimeoutError)) or 'timed out' in str(exc).lower()
-
-
-def describe_error(exc, timeout):
-    """Turn a connection-level exception into a short reason (no URL, no secrets)."""
-    reason = exc
-    if isinstance(exc, URLError) and not isinstance(exc, HTTPError):
-        reason = exc.reason
-    if isinstance(reason, str):
-        if 'timed out' in reason.lower():
-            return 'timeout after %g s' % timeout
-        return reason
-    if _is_timeout(reason):
-        return 'timeout after %g s' % timeout
-    if isinstance(reason, ConnectionRefusedError):
-        return 'connection refused'
-    if isinstance(reason, socket.gaierror):
-        return 'DNS name resolution failed (%s)' % (reason.strerror or reason)
-    if isinstance(reason, ssl.SSLCertVerificationError):
-        return 'TLS error: certificate verification failed (%s)' % (reason.verify_message or reason.reason)
-    if isinstance(reason, ssl.SSLError):
-        return 'TLS error: %s' % (reason.reason or reason)
-    if isinstance(reason, SSLValidationError):
-        return 'TLS error: %s' % to_native(reason)
-    if isinstance(reason, ConnectionResetError):
-        return 'connection reset by peer'
-    if isinstance(reason, RemoteDisconnected):
-        return 'server closed the connection without a response'
-    if isinstance(reason, HTTPException):
-        return 'HTTP protocol error (%s: %s)' % (type(reason).__name__, to_native(reason)[:100])
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror[:1].lower() + reason.strerror[1:]
-    text = to_native(reason) or type(reason).__name__
-    return text
-
-
-def read_capped(response):
-    """Read at most MAX_BODY_BYTES + 1 bytes of a response."""
-    if response is None or getattr(response, 'fp', True) is None:
-        return b''
-    chunks = []
-    remaining = MAX_BODY_BYTES + 1
-    while remaining > 0:
-        chunk = response.read(remaining)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b''.join(chunks)
-
-
-def fetch(url, headers, timeout, validate_certs):
-    """GET *url*; return (http_status, content_type, body). Raise Unreachable."""
-    response = None
-    try:
-        try:
-            response = open_url(url, method='GET', headers=dict(headers), timeout=timeout,
-                                validate_certs=validate_certs, follow_redirects='safe')
-            code = response.getcode()
-        except HTTPError as exc:
-            response = exc
-            code = exc.code
-        content_type = None
-        if response.headers is not None:
-            content_type = response.headers.get('Content-Type')
-        if isinstance(response, HTTPError) and response.headers is not None and \
-                (response.headers.get('Content-Encoding') or '').lower() == 'gzip' and response.fp is not None:
-            body = read_capped(gzip.GzipFile(fileobj=response.fp))
-        else:
-            body = read_capped(response)
-        return code, content_type, body
-    except IncompleteRead as exc:
-        raise Unreachable('connection closed after %d bytes of the body' % len(exc.partial or b''))
-    except (URLError, HTTPException, UrlsConnectionError, OSError, ValueError) as exc:
-        raise Unreachable(describe_error(exc, timeout))
-    finally:
-        if response is not None:
-            try:
-                response.close()
-            except Exception:  # pylint: disable=broad-except
-                pass
-
-
-def probe(url, safe_url, headers, timeout, validate_certs, latency_slo_ms):
-    """One attempt; returns the result dict (without attempts/changed)."""
-    started = time.perf_counter()
-    try:
-        http_status, content_type, body = fetch(url, headers, timeout, validate_certs)
-    except Unreachable as exc:
-        latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
-        return dict(
-            status='unreachable', http_status=None, latency_ms=latency_ms, slo_ok=False,
-            format=None, components={}, raw=None, url=safe_url,
-            msg='unreachable: %s (%s)' % (exc, safe_url),
-        )
-    latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
-
-    if len(body) > MAX_BODY_BYTES:
-        # Never hand the parser more than the cap: the body is rejected as is.
-        parsed = dict(
-            status='invalid', format='plain', components={}, version=None,
-            raw=body[:2048].decode('utf-8', 'replace').lstrip('\ufeff')[:500],
-            msg_detail='response body exceeds the 1 MiB limit (%d bytes read, rest not downloaded)'
-                       % MAX_BODY_BYTES,
-        )
-    else:
-        parsed = parse_health(http_status, body, content_type, urlsplit(url).path)
-
-    result = dict(
-        status=parsed['status'],
-        http_status=http_status,
-        latency_ms=latency_ms,
-        slo_ok=latency_ms <= latency_slo_ms,
-        format=parsed['format'],
-        components=parsed['components'],
-        raw=parsed['raw'],
-        url=safe_url,
-    )
-    if parsed.get('version') is not None:
-        result['version'] = parsed['version']
-    result['msg'] = '%s (%s, HTTP %s, %.1f ms): %s' % (
-        parsed['status'], parsed['format'], http_status, latency_ms, parsed['msg_detail'])
-    return result
+from ansible_collections.arizu.ops.plugins.module_utils.health_parser import redact_url
 
 
 def validate(module):
@@ -430,18 +287,8 @@ def validate(module):
 def run(module):
     params = module.params
     url, headers = validate(module)
-    target = build_probe_url(url, params['detailed'])
-    safe_url = redact_url(target)
-    attempts = 0
-    total = 1 + params['retries']
-    while True:
-        attempts += 1
-        result = probe(target, safe_url, headers, params['timeout'], params['validate_certs'],
-                       params['latency_slo_ms'])
-        if result['status'] not in RETRY_ON or attempts >= total:
-            break
-        time.sleep(params['delay'])
-    result['attempts'] = attempts
+    result = probe_with_retries(url, params['detailed'], headers, params['timeout'], params['validate_certs'],
+                                params['latency_slo_ms'], retries=params['retries'], delay=params['delay'])
     result['changed'] = False
     if result['status'] in (params['fail_on'] or []):
         module.fail_json(**result)

@@ -158,40 +158,12 @@ msg:
   sample: "p95 4.9 ms <= 200 ms over 20 requests (20 ok)"
 """
 
-import time
-from urllib.error import HTTPError
 from urllib.parse import unquote, urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.arizu.ops.plugins.module_utils.health_parser import redact_url
-
-
-def percentile(values, pct):
-    """Nearest-rank percentile of a list of numbers (None for an empty list)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, int(-(-pct * len(ordered) // 100)))  # ceil(pct/100 * n)
-    return round(ordered[min(rank, len(ordered)) - 1], 1)
-
-
-def sample_once(url, headers, timeout, validate_certs):
-    """Return (status_code or None, latency_ms, error reason or None)."""
-    started = time.monotonic()
-    try:
-        resp = open_url(url, method="GET", headers=headers, timeout=timeout,
-                        validate_certs=validate_certs, follow_redirects="safe")
-        resp.read(65536)
-        status = resp.getcode()
-    except HTTPError as exc:
-        status = exc.code
-    except Exception as exc:  # any transport failure is a sample without an answer
-        reason = to_native(getattr(exc, "reason", None) or exc)
-        return None, (time.monotonic() - started) * 1000, reason[:120]
-    return status, (time.monotonic() - started) * 1000, None
+from ansible_collections.arizu.ops.plugins.module_utils.http_sampling import sample
 
 
 def main():
@@ -223,37 +195,9 @@ def main():
         module.fail_json(msg="timeout and max_seconds must be above 0, slo_ms 0 or more")
     headers = {str(k): str(v) for k, v in p["headers"].items()}
 
-    latencies, codes, errors = [], {}, {}
-    deadline = time.monotonic() + p["max_seconds"]
-    sent = 0
-    while sent < p["samples"] and time.monotonic() < deadline:
-        status, ms, reason = sample_once(p["url"], headers, p["timeout"], p["validate_certs"])
-        sent += 1
-        if status is None:
-            if reason in errors or len(errors) < 5:
-                errors[reason] = errors.get(reason, 0) + 1
-            continue
-        codes[str(status)] = codes.get(str(status), 0) + 1
-        latencies.append(ms)
-        if status >= 500:
-            errors["HTTP %d" % status] = errors.get("HTTP %d" % status, 0) + 1
+    module.exit_json(**sample(p["url"], safe_url, headers, p["samples"], p["timeout"], p["max_seconds"],
+                              p["slo_ms"], p["percentile"], p["validate_certs"]))
 
-    ok = sum(n for code, n in codes.items() if int(code) < 500)
-    at_pct = percentile(latencies, p["percentile"])
-    slo_ok = bool(latencies) and ok == sent and at_pct is not None and at_pct <= p["slo_ms"]
-    label = "p%g" % p["percentile"]
-    if at_pct is None:
-        msg = "no answer in %d requests to %s" % (sent, safe_url)
-    else:
-        msg = "%s %.1f ms %s %g ms over %d requests (%d ok)" % (
-            label, at_pct, "<=" if at_pct <= p["slo_ms"] else ">", p["slo_ms"], sent, ok)
-    module.exit_json(
-        changed=False, sent=sent, ok=ok, errors=errors, status_codes=codes,
-        p50_ms=percentile(latencies, 50), p95_ms=percentile(latencies, 95), p99_ms=percentile(latencies, 99),
-        percentile_ms=at_pct, max_ms=round(max(latencies), 1) if latencies else None,
-        mean_ms=round(sum(latencies) / len(latencies), 1) if latencies else None,
-        slo_ms=p["slo_ms"], slo_ok=slo_ok, url=safe_url, msg=msg,
-    )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.arizu.ops.plugins.module_utils import docker_evidence_api
 from ansible_collections.arizu.ops.plugins.modules import docker_evidence
 
 SECRET = 'Fk3/+@q uX9-evidence'
@@ -393,7 +394,7 @@ def test_internal_error_is_fail_json(engine, capsys, monkeypatch):
     def boom(*_args, **_kwargs):
         raise RuntimeError('unexpected')
 
-    monkeypatch.setattr(docker_evidence, 'container_evidence', boom)
+    monkeypatch.setattr(docker_evidence_api, 'container_evidence', boom)
     code, result, _raw = run_module(capsys, docker_host=engine.url, containers=['arizu-redis'])
     assert code == 1
     assert result['msg'] == 'docker_evidence internal error: RuntimeError: unexpected'

@@ -17,6 +17,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.arizu.ops.plugins.module_utils import health_probe
 from ansible_collections.arizu.ops.plugins.module_utils.health_parser import MAX_BODY_BYTES
 from ansible_collections.arizu.ops.plugins.modules import health_check
 
@@ -416,7 +417,7 @@ def _huge(handler, count):
 
 def test_huge_body_is_invalid_and_not_parsed(server, capsys, monkeypatch):
     seen = {'parsed': [], 'read': []}
-    real_parse, real_read = health_check.parse_health, health_check.read_capped
+    real_parse, real_read = health_probe.parse_health, health_probe.read_capped
 
     def spy_parse(http_status, body, *args, **kwargs):
         seen['parsed'].append(len(body))
@@ -427,8 +428,8 @@ def test_huge_body_is_invalid_and_not_parsed(server, capsys, monkeypatch):
         seen['read'].append(len(data))
         return data
 
-    monkeypatch.setattr(health_check, 'parse_health', spy_parse)
-    monkeypatch.setattr(health_check, 'read_capped', spy_read)
+    monkeypatch.setattr(health_probe, 'parse_health', spy_parse)
+    monkeypatch.setattr(health_probe, 'read_capped', spy_read)
     server.routes['/huge'] = _huge
     code, result = run_module(capsys, url=server.url('/huge'))
     assert code == 0
@@ -441,13 +442,13 @@ def test_huge_body_is_invalid_and_not_parsed(server, capsys, monkeypatch):
 
 def test_body_of_exactly_the_cap_is_parsed(server, capsys, monkeypatch):
     seen = []
-    real_parse = health_check.parse_health
+    real_parse = health_probe.parse_health
 
     def spy_parse(http_status, body, *args, **kwargs):
         seen.append(len(body))
         return real_parse(http_status, body, *args, **kwargs)
 
-    monkeypatch.setattr(health_check, 'parse_health', spy_parse)
+    monkeypatch.setattr(health_probe, 'parse_health', spy_parse)
     prefix = b'{"status": "healthy", "pad": "'
     body = prefix + b'x' * (MAX_BODY_BYTES - len(prefix) - 2) + b'"}'
     assert len(body) == MAX_BODY_BYTES
@@ -487,7 +488,7 @@ def test_internal_error_is_fail_json(capsys, monkeypatch):
     def boom(*_args, **_kwargs):
         raise RuntimeError('unexpected')
 
-    monkeypatch.setattr(health_check, 'probe', boom)
+    monkeypatch.setattr(health_check, 'probe_with_retries', boom)
     code, result = run_module(capsys, url='http://127.0.0.1:1/x')
     assert code == 1
     assert 'internal error' in result['msg']

@@ -12,6 +12,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.arizu.ops.plugins.module_utils import http_sampling
 from ansible_collections.arizu.ops.plugins.modules import http_latency
 
 SECRET = "Bearer latency-s3cret-VALUE"
@@ -72,7 +73,7 @@ def url(httpd, path="/api/ping"):
     ([3, 1, 2], 50, 2),
 ])
 def test_percentile_nearest_rank(values, pct, expected):
-    assert http_latency.percentile(values, pct) == expected
+    assert http_sampling.percentile(values, pct) == expected
 
 
 def test_fast_endpoint_meets_the_slo(server, capsys):
