@@ -69,6 +69,25 @@ options:
     description: Seconds between two polls.
     type: float
     default: 0.25
+  evidence_dir:
+    description:
+      - Folder on the Docker host (created with mode 0700) where the evidence is saved, in the same run as the
+        restart - before it (C(before.json), C(before-logs.txt)) and after it (C(after.json), C(after-logs.txt), or
+        C(after-failure.json) and C(after-failure-logs.txt) when health did not come back). Files are mode 0600.
+      - The evidence is what M(arizu.ops.docker_evidence) gathers - state, memory, the last O(logs_tail) log lines,
+        disk use of O(disk_paths) - with secrets masked.
+      - Omit it to save nothing; RV(evidence_before) and RV(evidence_after) are returned either way.
+      - In check mode the evidence from before is gathered and returned, and nothing is written.
+    type: path
+  logs_tail:
+    description: Log lines kept in the evidence (V(0) for none, at most V(10000)).
+    type: int
+    default: 100
+  disk_paths:
+    description: Paths on the Docker host whose file systems' use is part of the evidence.
+    type: list
+    elements: path
+    default: []
 """
 
 EXAMPLES = r"""
@@ -122,6 +141,20 @@ probe:
   description: The last O(probe_url) result (status, http_status, latency_ms) when a URL was polled.
   returned: when probe_url was given
   type: dict
+evidence_before:
+  description: The evidence gathered before the restart, as M(arizu.ops.docker_evidence) returns it (logs left out).
+  returned: always
+  type: dict
+evidence_after:
+  description: The evidence gathered once health came back, or once the wait gave up (logs left out).
+  returned: when the container was restarted or started
+  type: dict
+evidence_files:
+  description: The files written into O(evidence_dir).
+  returned: when O(evidence_dir) is set
+  type: list
+  elements: path
+  sample: [/var/lib/arizu/evidence/before.json, /var/lib/arizu/evidence/before-logs.txt]
 msg:
   description: One human line.
   returned: always
@@ -130,7 +163,10 @@ msg:
 """
 
 import datetime
+import json
+import os
 import socket
+import tempfile
 import time
 from urllib.error import HTTPError
 
@@ -144,6 +180,7 @@ from ansible_collections.community.docker.plugins.module_utils.common_api import
 from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException, NotFound
 
 from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence import Masker, secret_values_from_env
+from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence_api import collect
 from ansible_collections.arizu.ops.plugins.module_utils.health_parser import parse_health, redact_url
 
 
@@ -219,6 +256,48 @@ def probe_tcp(target, timeout):
         return False
 
 
+class Evidence:
+    """Evidence of one container, gathered with the module's own API client and saved (0600) when asked."""
+
+    def __init__(self, client, name, folder, logs_tail, disk_paths):
+        self.client, self.name, self.folder = client, name, folder
+        self.logs_tail, self.disk_paths = logs_tail, disk_paths
+        self.files = []
+
+    def gather(self, stage, write=True):
+        evidence = collect(self.client, [self.name], logs_tail=self.logs_tail, disk_paths=self.disk_paths)
+        evidence.pop('changed', None)
+        logs = (evidence['containers'].get(self.name) or {}).pop('logs', None) or []
+        if self.folder and write:
+            os.makedirs(self.folder, mode=0o700, exist_ok=True)
+            self._write(stage + '.json', json.dumps(dict(evidence, logs=logs), indent=2, sort_keys=True) + '\n')
+            self._write(stage + '-logs.txt', '\n'.join(logs) + '\n')
+        return evidence
+
+    def _write(self, filename, text):
+        path = os.path.join(self.folder, filename)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix='.' + filename + '.')
+        try:
+            with os.fdopen(fd, 'w', encoding='utf-8') as fh:
+                fh.write(text)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        self.files.append(path)
+
+
+def gather_after(evidence, stage, module):
+    """The evidence after the restart; a folder that cannot be written is a warning then (the restart is done)."""
+    try:
+        return evidence.gather(stage)
+    except OSError as exc:
+        module.warn("cannot save the evidence %s in %s: %s" % (stage, evidence.folder, to_native(exc)))
+        return evidence.gather(stage, write=False)
+
+
 def main():
     argument_spec = dict(
         container=dict(type="str", required=True),
@@ -229,6 +308,9 @@ def main():
         probe_tcp=dict(type="str"),
         settle_seconds=dict(type="float", default=5),
         poll_interval=dict(type="float", default=0.25),
+        evidence_dir=dict(type="path"),
+        logs_tail=dict(type="int", default=100),
+        disk_paths=dict(type="list", elements="path", default=[]),
     )
     client = AnsibleDockerClient(argument_spec=argument_spec, supports_check_mode=True,
                                  min_docker_api_version="1.25")
@@ -240,13 +322,24 @@ def main():
         module.fail_json(msg="probe_url must start with http:// or https://: %s" % redact_url(p["probe_url"]))
     if p["probe_tcp"] and not p["probe_tcp"].rpartition(":")[2].isdigit():
         module.fail_json(msg="probe_tcp must be host:port, got %s" % p["probe_tcp"])
+    if not 0 <= p["logs_tail"] <= 10000:
+        module.fail_json(msg="logs_tail must be between 0 and 10000, got %s" % p["logs_tail"])
     name = p["container"]
+    evidence = Evidence(client, name, p["evidence_dir"], p["logs_tail"], p["disk_paths"])
+    extra = {}
+    if p["evidence_dir"]:
+        extra["evidence_files"] = evidence.files
     try:
         try:
             inspect = client.get_json("/containers/{0}/json", name)
         except NotFound:
             module.fail_json(msg="container %s does not exist: nothing to restart" % name, changed=False)
         masker = Masker(secret_values_from_env((inspect.get("Config") or {}).get("Env") or []))
+        try:
+            extra["evidence_before"] = evidence.gather("before", write=not module.check_mode)
+        except OSError as exc:
+            module.fail_json(msg="cannot save the evidence in %s: %s; nothing was restarted" % (
+                p["evidence_dir"], to_native(exc)), changed=False)
         before = state_of(inspect)
         running = (inspect.get("State") or {}).get("Running")
         has_healthcheck = bool(((inspect.get("Config") or {}).get("Healthcheck") or {}).get("Test"))
@@ -257,7 +350,7 @@ def main():
             module.exit_json(changed=True, action=action, verification=verification, before=before,
                              after=before, last_checks=last_checks(inspect, masker),
                              msg="%s: %s, then wait up to %g s for %s health" % (
-                                 name, action.replace("_", " "), p["timeout"], verification))
+                                 name, action.replace("_", " "), p["timeout"], verification), **extra)
 
         requested = time.monotonic()
         if (inspect.get("State") or {}).get("Paused"):
@@ -293,19 +386,22 @@ def main():
                 now = datetime.datetime.now(datetime.timezone.utc)
                 after = state_of(inspect)
                 elapsed = round(ready - requested, 2)
+                extra["evidence_after"] = gather_after(evidence, "after", module)
                 module.exit_json(
                     changed=True, action=action, verification=verification, before=before, after=after,
                     elapsed_s=elapsed,
                     ready_after_start_s=round((now - started_at).total_seconds(), 2) if started_at else None,
                     last_checks=last_checks(inspect, masker), probe=probe,
-                    msg="%s %s; ready (%s) %.1f s after the restart request" % (name, action, verification, elapsed))
+                    msg="%s %s; ready (%s) %.1f s after the restart request" % (name, action, verification, elapsed),
+                    **extra)
             if time.monotonic() >= deadline:
+                extra["evidence_after"] = gather_after(evidence, "after-failure", module)
                 module.fail_json(
                     changed=True, action=action, verification=verification, before=before,
                     after=state_of(inspect), last_checks=last_checks(inspect, masker), probe=probe,
                     msg="%s %s but did not prove %s health within %g s (state %s, health %s, exit code %s)" % (
                         name, action, verification, p["timeout"], state.get("Status"),
-                        (state.get("Health") or {}).get("Status", "none"), state.get("ExitCode")))
+                        (state.get("Health") or {}).get("Status", "none"), state.get("ExitCode")), **extra)
             time.sleep(p["poll_interval"])
     except (RequestException, DockerException) as exc:
         module.fail_json(msg="Docker API error while restarting %s: %s" % (name, to_native(exc)), changed=False)
