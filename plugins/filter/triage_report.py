@@ -59,7 +59,7 @@ _value:
   description:
     - The report - C(incident_id), C(generated_at), C(started_at), C(severity), C(reasons) (with the host),
       C(hosts) (per host - severity, components table, containers, disks, API latency, missing containers),
-      C(recent_changes), C(externals), C(escalation), C(status_updates) (name to text), C(summary) (one line) and C(lines)
+      C(recent_changes), C(externals), C(escalation), C(status_updates) (name to text: C(incident) for the status page, C(incidents_channel) for the #incidents channel, C(customer_email) for P0 and P1, C(llm_provider) when an LLM provider is in trouble; each with the ETA O(eta_minutes)), C(summary) (one line) and C(lines)
       (a short human summary).
   type: dict
 """
@@ -80,6 +80,21 @@ ETA: {eta} minutes"""
 INCIDENT_NOTICE = """Incident {incident_id} ({severity}): {headline}
 We are investigating and will post an update within 30 minutes.
 ETA: {eta} minutes"""
+
+# the runbook's internal channel (#incidents): who is on it and what is known
+INCIDENTS_CHANNEL = """:rotating_light: {severity} {incident_id} - {headline}
+Started: {started_at}. Involve now: {involve}.
+Findings: {findings}
+Report: triage report {incident_id}. Next update in 30 minutes."""
+
+# the runbook sends customers an email for P0/P1 incidents
+CUSTOMER_EMAIL = """Subject: [Arizu] Service disruption ({severity})
+We are currently experiencing a service disruption affecting Arizu: {impact}.
+Our team is working on it and expects to restore normal service in about {eta} minutes.
+We will email you again once it is resolved. We apologise for the inconvenience."""
+
+IMPACTS = {"P0": "the application is unavailable or payments cannot be processed",
+           "P1": "a major feature (workflows, data or AI responses) is unavailable"}
 
 
 def _worst(severities):
@@ -168,6 +183,13 @@ def triage_report(records, incident_id, started_at=None, escalation=None, extern
     if severity != "none":
         updates["incident"] = INCIDENT_NOTICE.format(incident_id=incident_id, severity=severity,
                                                      headline=headline, eta=eta)
+        involve_now = [i.get("role") for i in (escalation or {}).get("involve") or []]
+        updates["incidents_channel"] = INCIDENTS_CHANNEL.format(
+            severity=severity, incident_id=incident_id, headline=headline, started_at=started_at or "unknown",
+            involve=", ".join(involve_now) or "on-call",
+            findings="; ".join("%s %s" % (r.get("rule"), r.get("host")) for r in reasons[:5]))
+        if severity in IMPACTS:
+            updates["customer_email"] = CUSTOMER_EMAIL.format(severity=severity, impact=IMPACTS[severity], eta=eta)
     if any(r.get("rule") == "llm_unavailable" or "llm" in str(r.get("detail", "")) for r in reasons) or any(
             e.get("status") in ("down", "degraded") and e.get("name") in ("anthropic", "openai", "google", "mistral")
             for e in ext_pages or []):

@@ -104,6 +104,21 @@ def test_llm_trouble_adds_the_runbook_llm_notice():
     assert "ETA: [X] minutes" in r["status_updates"]["llm_provider"]
 
 
+@pytest.mark.parametrize("severity, email", [("P0", True), ("P1", True), ("P2", False), ("P3", False)])
+def test_channel_message_always_customer_email_for_p0_p1_only(severity, email):
+    r = triage_report([record("h1", severity, [{"rule": "some_rule", "severity": severity, "detail": "it broke"}])],
+                      incident_id="INC-4", started_at="2026-01-01T10:00:00Z",
+                      escalation={"involve": [{"role": "on_call"}, {"role": "technical_lead"}]}, eta_minutes=20)
+    channel = r["status_updates"]["incidents_channel"]
+    assert channel.startswith(":rotating_light: %s INC-4 - it broke" % severity)
+    assert "Started: 2026-01-01T10:00:00Z. Involve now: on_call, technical_lead." in channel
+    assert "Findings: some_rule h1" in channel
+    assert ("customer_email" in r["status_updates"]) is email
+    if email:
+        assert "in about 20 minutes" in r["status_updates"]["customer_email"]
+        assert "(%s)" % severity in r["status_updates"]["customer_email"]
+
+
 def test_report_rejects_bad_records():
     with pytest.raises(AnsibleFilterError, match="per-host records"):
         triage_report("x", incident_id="INC")
