@@ -59,8 +59,11 @@ _value:
   description:
     - The report - C(incident_id), C(generated_at), C(started_at), C(severity), C(reasons) (with the host),
       C(hosts) (per host - severity, components table, containers, disks, API latency, missing containers),
-      C(recent_changes), C(externals), C(escalation), C(status_updates) (name to text: C(incident) for the status page, C(incidents_channel) for the #incidents channel, C(customer_email) for P0 and P1, C(llm_provider) when an LLM provider is in trouble; each with the ETA O(eta_minutes)), C(summary) (one line) and C(lines)
-      (a short human summary).
+      C(recent_changes), C(externals), C(escalation), C(status_updates) (name to text), C(summary) (one line) and
+      C(lines) (a short human summary).
+    - The status updates, each with the ETA O(eta_minutes) - C(incident) for the status page, C(incidents_channel)
+      for the incidents channel, C(customer_email) for P0 and P1, C(llm_provider) when an LLM provider is in
+      trouble.
   type: dict
 """
 

@@ -18,8 +18,8 @@ description:
     n8n's liveness (C(/healthz)) and readiness (C(/healthz/readiness)), the Arizu containers' state, memory, last
     log lines and the disk use of the given paths (as M(arizu.ops.docker_evidence) does), and the API latency
     (as M(arizu.ops.http_latency) does)."
-  - The health probes and the Docker requests run concurrently; the API latency is sampled afterwards, alone, so
-    the other probes do not disturb its figures.
+  - The parts run one after the other (health probes first, then the Docker requests, then the API sampling), so
+    that no probe's latency includes another's work; the time saved is that of the tasks and round trips.
   - Each part is returned in the shape of the module that measures it on its own, so the results feed the
     C(arizu.ops.triage_findings) and C(arizu.ops.severity) filters unchanged.
   - Read-only. Nothing it reaches can fail the task; an unreachable endpoint or a missing container is a finding.
@@ -178,7 +178,6 @@ msg:
 
 import time
 
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote, urlsplit
 
 from ansible.module_utils.common.text.converters import to_native
@@ -255,20 +254,19 @@ def run(client):
         return probe_with_retries(base.rstrip('/') + path, detailed, headers, params['http_timeout'],
                                   params['http_validate_certs'], params['health_slo_ms'])
 
-    jobs = {}
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        if urls['app_url']:
-            jobs['app_summary'] = pool.submit(health, urls['app_url'], '/api/health')
-            jobs['app'] = pool.submit(health, urls['app_url'], '/api/health', True)
-        if urls['n8n_url']:
-            jobs['n8n_liveness'] = pool.submit(health, urls['n8n_url'], '/healthz')
-            jobs['n8n_readiness'] = pool.submit(health, urls['n8n_url'], '/healthz/readiness')
-        # the Docker requests run here meanwhile, on the module's own API client
-        evidence = SKIPPED
-        if names:
-            evidence = collect(client, names, logs_tail=params['logs_tail'], redact=params['redact'],
-                               disk_paths=params['disk_paths'])
-        results = dict((key, job.result()) for key, job in jobs.items())
+    # One after the other, health first: a probe that shares the CPU with the
+    # others measures their load as its own latency (the SLO is 100 ms).
+    results = {}
+    if urls['app_url']:
+        results['app_summary'] = health(urls['app_url'], '/api/health')
+        results['app'] = health(urls['app_url'], '/api/health', True)
+    if urls['n8n_url']:
+        results['n8n_liveness'] = health(urls['n8n_url'], '/healthz')
+        results['n8n_readiness'] = health(urls['n8n_url'], '/healthz/readiness')
+    evidence = SKIPPED
+    if names:
+        evidence = collect(client, names, logs_tail=params['logs_tail'], redact=params['redact'],
+                           disk_paths=params['disk_paths'])
 
     for key in ('app_summary', 'app', 'n8n_liveness', 'n8n_readiness'):
         result = results.get(key, SKIPPED)
