@@ -276,3 +276,22 @@ def test_rulebook_restarts_stopped_n8n_once_and_ignores_flapping(n8n, app_url, t
     finally:
         rulebook.stop()
         assert rulebook.proc is None or rulebook.proc.poll() is not None
+
+
+def test_rulebook_names_a_bad_argument(tmp_path):
+    """A bad variable stops ansible-rulebook at once, with the argument named (no poll, no playbook)."""
+    ensure_collection_link()
+    variables = tmp_path / "bad-vars.yml"
+    variables.write_text(json.dumps({"arizu_eda_down_polls": 0, "arizu_n8n_url": f"http://127.0.0.1:{N8N_PORT}",
+                                     "arizu_app_url": "http://127.0.0.1:56377"}))
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}}))
+    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+               ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS_ROOT), ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"))
+    proc = subprocess.run([_tool("ansible-rulebook"), "-r", "arizu.ops.arizu_remediation", "-i", str(inventory),
+                           "--vars", str(variables)], capture_output=True, text=True, check=False, timeout=120,
+                          cwd=str(tmp_path), env=env)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output[-3000:]
+    assert "failure_threshold: must be at least 1, got 0" in output, output[-3000:]
+    assert "PLAY [" not in output
