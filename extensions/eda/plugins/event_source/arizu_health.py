@@ -4,9 +4,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """arizu.ops.arizu_health: an ansible-rulebook event source that polls Arizu health endpoints.
 
-Every ``interval`` seconds each endpoint is probed and judged by the same
-parser as the ``arizu.ops.health_check`` module
-(``plugins/module_utils/health_parser.py``), and one event per endpoint and
+Every ``interval`` seconds each endpoint is probed and judged exactly as the
+``arizu.ops.health_check`` module does it (``plugins/module_utils/health_probe.py``
+and its parser ``health_parser.py``), and one event per endpoint and
 poll is put on the queue. The event carries a consecutive-failure counter, so
 that a rule can say "down for N consecutive polls", and, for the app, the
 incident severity by the collection's rule table (``plugins/module_utils/severity.py``).
@@ -23,7 +23,8 @@ DOCUMENTATION = r"""
 short_description: Poll Arizu, n8n and other health endpoints and emit one event per endpoint and poll
 description:
   - An ansible-rulebook event source. Every O(interval) seconds every endpoint in O(endpoints) is probed
-    (all endpoints at once) and judged by the parser of the M(arizu.ops.health_check) module.
+    (all endpoints at once) and judged by the probe and parser of the M(arizu.ops.health_check) module
+    (C(plugins/module_utils/health_probe.py), C(health_parser.py)).
   - One event per endpoint and poll is put on the queue, under the key C(arizu_health) (see "Events").
   - An endpoint B(fails) a poll when its status is V(down), V(unreachable) or V(invalid); V(degraded)
     is not a failure. C(consecutive_failures) counts the failed polls in a row and is reset by a poll
@@ -96,8 +97,9 @@ options:
     type: int
     default: 0
 notes:
-  - Needs only the Python standard library and the collection's C(plugins/module_utils); it must be run from the
-    installed collection (C(ansible_collections/arizu/ops)), as ansible-rulebook does for C(arizu.ops.arizu_health).
+  - Needs ansible-core (as every C(run_playbook) does) and the collection's C(plugins/module_utils); it must be run
+    from the installed collection (C(ansible_collections/arizu/ops)), as ansible-rulebook does for
+    C(arizu.ops.arizu_health).
 """
 
 EXAMPLES = r"""
@@ -194,13 +196,7 @@ arizu_health:
 import asyncio
 import datetime
 import os
-import socket
-import ssl
 import sys
-import time
-import urllib.error
-import urllib.request
-from http.client import HTTPException, IncompleteRead
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -213,8 +209,8 @@ def _import_collection_utils():
     the resolved one: the collection may be a symlink).
     """
     try:
-        from ansible_collections.arizu.ops.plugins.module_utils import health_parser, severity
-        return health_parser, severity
+        from ansible_collections.arizu.ops.plugins.module_utils import health_parser, health_probe, severity
+        return health_parser, health_probe, severity
     except ImportError:
         pass
     here = os.path.dirname(os.path.abspath(globals().get('__file__') or sys.argv[0]))
@@ -233,11 +229,11 @@ def _import_collection_utils():
             sub = os.path.join(root, *name.split('.'))
             if sub not in list(module.__path__):
                 module.__path__.append(sub)
-    from ansible_collections.arizu.ops.plugins.module_utils import health_parser, severity
-    return health_parser, severity
+    from ansible_collections.arizu.ops.plugins.module_utils import health_parser, health_probe, severity
+    return health_parser, health_probe, severity
 
 
-health_parser, severity_rules = _import_collection_utils()
+health_parser, health_probe, severity_rules = _import_collection_utils()
 
 KINDS = ('app', 'n8n', 'generic')
 FAILED_STATUSES = ('down', 'unreachable', 'invalid')
@@ -375,21 +371,17 @@ def _cut(text, limit=_MSG_LIMIT):
     return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
-def judge(http_status, content_type, body, url, error=None, latency_ms=None):
-    """One probe's result, as health_check returns it (status, http_status, latency_ms, format, components, msg).
-
-    *error* is the reason the endpoint did not answer (then the status is ``unreachable``).
-    """
-    safe_url = health_parser.redact_url(url)
-    if error is not None:
-        return {'status': 'unreachable', 'http_status': None, 'latency_ms': latency_ms, 'format': None,
-                'components': {}, 'version': None, 'msg': _cut('unreachable: %s (%s)' % (error, safe_url))}
-    parsed = health_parser.parse_health(http_status, body, content_type, urlsplit(url).path)
+def probe_result(result):
+    """The keys of a health_check result that an event uses (latency null when the endpoint did not answer)."""
+    unreachable = result['status'] == 'unreachable'
     return {
-        'status': parsed['status'], 'http_status': http_status, 'latency_ms': latency_ms,
-        'format': parsed['format'], 'components': parsed['components'], 'version': parsed.get('version'),
-        'msg': _cut('%s (%s, HTTP %s): %s' % (parsed['status'], parsed['format'], http_status,
-                                             parsed['msg_detail'])),
+        'status': result['status'],
+        'http_status': result.get('http_status'),
+        'latency_ms': None if unreachable else result.get('latency_ms'),
+        'format': result.get('format'),
+        'components': result.get('components') or {},
+        'version': result.get('version'),
+        'msg': _cut(result.get('msg') or result['status']),
     }
 
 
@@ -479,76 +471,10 @@ def shape_event(endpoint, result, state, poll, polled_at, severity=None, reasons
 # I/O: one HTTP GET (in a thread), one poll, the loop
 # --------------------------------------------------------------------------
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only to the same scheme and host (like health_check's follow_redirects=safe for GET)."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        old, new = urlsplit(req.full_url), urlsplit(newurl)
-        if (old.scheme, old.netloc) != (new.scheme, new.netloc):
-            return None
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def _reason(exc, timeout):
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError) \
-        else exc
-    if isinstance(reason, (socket.timeout, TimeoutError)) or 'timed out' in str(reason).lower():
-        return 'timeout after %g s' % timeout
-    if isinstance(reason, ConnectionRefusedError):
-        return 'connection refused'
-    if isinstance(reason, ConnectionResetError):
-        return 'connection reset by peer'
-    if isinstance(reason, socket.gaierror):
-        return 'DNS name resolution failed (%s)' % (reason.strerror or reason)
-    if isinstance(reason, ssl.SSLError):
-        return 'TLS error: %s' % (getattr(reason, 'reason', None) or reason)
-    if isinstance(reason, HTTPException):
-        return 'HTTP protocol error (%s)' % type(reason).__name__
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return _cut(str(reason) or type(reason).__name__, 120)
-
-
-def fetch(url, timeout, validate_certs=True):
-    """GET *url*; return ``(http_status, content_type, body, error)`` (error None when it answered)."""
-    handlers = [_NoRedirect()]
-    if url.lower().startswith('https:') and not validate_certs:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        handlers.append(urllib.request.HTTPSHandler(context=context))
-    opener = urllib.request.build_opener(*handlers)
-    request = urllib.request.Request(url, headers={'Accept': 'application/json', 'User-Agent': 'arizu.ops-eda'})
-    response = None
-    try:
-        try:
-            response = opener.open(request, timeout=timeout)
-        except urllib.error.HTTPError as exc:
-            response = exc
-        code = response.getcode() if hasattr(response, 'getcode') else response.code
-        content_type = response.headers.get('Content-Type') if response.headers is not None else None
-        body = response.read(health_parser.MAX_BODY_BYTES + 1) if getattr(response, 'fp', True) is not None else b''
-        return code, content_type, body, None
-    except IncompleteRead as exc:
-        return None, None, b'', 'connection closed after %d bytes of the body' % len(exc.partial or b'')
-    except (urllib.error.URLError, HTTPException, OSError, ValueError) as exc:
-        return None, None, b'', _reason(exc, timeout)
-    finally:
-        if response is not None:
-            try:
-                response.close()
-            except Exception:  # pylint: disable=broad-except
-                pass
-
-
 def probe(url, timeout, validate_certs=True):
-    """One probe of *url*, judged (blocking)."""
-    started = time.perf_counter()
-    http_status, content_type, body, error = fetch(url, timeout, validate_certs)
-    latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
-    if error is not None:
-        return judge(None, None, b'', url, error=error, latency_ms=None)
-    return judge(http_status, content_type, body, url, latency_ms=latency_ms)
+    """One probe of *url* (blocking), made as the health_check module makes it (module_utils/health_probe.py)."""
+    result = health_probe.probe(url, health_parser.redact_url(url), {}, timeout, validate_certs, float('inf'))
+    return probe_result(result)
 
 
 async def poll_endpoint(endpoint, config):

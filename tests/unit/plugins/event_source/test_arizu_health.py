@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from ansible_collections.arizu.ops.extensions.eda.plugins.event_source import arizu_health as src
+from ansible_collections.arizu.ops.plugins.module_utils.health_parser import parse_health
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 INSTALLED_PATH = os.path.join(REPO_ROOT, '.state', 'collections', 'ansible_collections', 'arizu', 'ops',
@@ -39,13 +40,28 @@ def _j(value):
     return json.dumps(value).encode()
 
 
+def judge(http_status, body, url, error=None):
+    """What health_probe.probe returns for an answer (or for none, with *error*), as the source keeps it."""
+    if error is not None:
+        return src.probe_result({'status': 'unreachable', 'http_status': None, 'latency_ms': 1.5, 'format': None,
+                                 'components': {}, 'raw': None, 'url': url,
+                                 'msg': 'unreachable: %s (%s)' % (error, url)})
+    parsed = parse_health(http_status, _j(body), 'application/json', url)
+    result = {'status': parsed['status'], 'http_status': http_status, 'latency_ms': 2.0, 'format': parsed['format'],
+              'components': parsed['components'], 'raw': parsed['raw'], 'url': url,
+              'msg': '%s (%s, HTTP %s, 2.0 ms): %s' % (parsed['status'], parsed['format'], http_status,
+                                                      parsed['msg_detail'])}
+    if parsed.get('version') is not None:
+        result['version'] = parsed['version']
+    return src.probe_result(result)
+
+
 def n8n_probe(path, http_status, body):
-    return src.judge(http_status, 'application/json', _j(body), 'http://127.0.0.1:5678' + path,
-                     latency_ms=2.0)
+    return judge(http_status, body, 'http://127.0.0.1:5678' + path)
 
 
 def unreachable(path):
-    return src.judge(None, None, b'', 'http://127.0.0.1:5678' + path, error='connection refused')
+    return judge(None, None, 'http://127.0.0.1:5678' + path, error='connection refused')
 
 
 # --------------------------------------------------------------------------
@@ -154,9 +170,9 @@ def test_n8n_base_url(url, base):
 ])
 def test_app_status_and_severity(http_status, body, status, severity, rule):
     if body is None:
-        result = src.judge(None, None, b'', ENDPOINT_APP['url'], error='connection refused')
+        result = judge(None, None, ENDPOINT_APP['url'], error='connection refused')
     else:
-        result = src.judge(http_status, 'application/json', _j(body), ENDPOINT_APP['url'], latency_ms=3.0)
+        result = judge(http_status, body, ENDPOINT_APP['url'])
     sev, reasons = src.app_severity(result)
     event = src.shape_event(ENDPOINT_APP, result, src.PollState(), 1, 'now', sev, reasons)['arizu_health']
     assert event['status'] == status
@@ -168,7 +184,7 @@ def test_app_status_and_severity(http_status, body, status, severity, rule):
 
 
 def test_app_severity_rule_override():
-    result = src.judge(503, 'application/json', _j(dict(APP_OK, status='down')), ENDPOINT_APP['url'])
+    result = judge(503, dict(APP_OK, status='down'), ENDPOINT_APP['url'])
     sev, _reasons = src.app_severity(result, {'app_down': {'severity': 'P1'}})
     assert sev == 'P1'
 
@@ -315,6 +331,7 @@ def test_source_against_local_server(stub):
     gone = [e for e in events if e['name'] == 'gone']
     assert [e['status'] for e in gone] == ['unreachable'] * 3
     assert 'connection refused' in gone[0]['msg']
+    assert gone[0]['latency_ms'] is None and gone[0]['http_status'] is None
     assert gone[0]['severity'] is None
 
 
