@@ -25,3 +25,14 @@ fi
 link_dir=$here/.state/collections/ansible_collections/arizu
 mkdir -p "$link_dir"
 ln -sfn ../../../.. "$link_dir/ops"
+
+# ansible-rulebook (extensions/eda, tests/integration/test_eda.py) needs a Java 17+ runtime.
+java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
+if [ "$(java_major 2>/dev/null || true)" -lt 17 ] 2>/dev/null || ! command -v java >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[venv] installing a Java 17 runtime for ansible-rulebook (openjdk-17-jre-headless)" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+  else
+    echo "[venv] warning: ansible-rulebook needs Java 17 or newer (java on PATH or JAVA_HOME); none found" >&2
+  fi
+fi
