@@ -16,6 +16,7 @@ import time
 
 from http.client import HTTPException, IncompleteRead, RemoteDisconnected
 from urllib.error import HTTPError, URLError
+from urllib import request as urllib_request
 from urllib.parse import urlsplit
 
 from ansible.module_utils.common.text.converters import to_native
@@ -31,6 +32,27 @@ from ansible_collections.arizu.ops.plugins.module_utils.health_parser import (
 
 STATUSES = ['healthy', 'degraded', 'down', 'unreachable', 'invalid']
 RETRY_ON = ('unreachable', 'down')
+
+
+_PLAIN_OPENER = []
+
+
+def http_get(url, headers, timeout, validate_certs=True):
+    """GET *url* and return the response (an HTTPError for 4xx/5xx is raised, as urllib does).
+
+    Plain http goes through urllib's own opener (environment proxies and
+    redirects as usual): ansible's open_url builds a TLS context with the
+    system's CA bundle on every call, ~100 ms on a small machine, which a
+    latency probe would count as the server's. https, and a URL with
+    credentials, use open_url.
+    """
+    if url[:7].lower() == 'http://' and '@' not in urlsplit(url).netloc:  # credentials: open_url handles them
+        if not _PLAIN_OPENER:
+            _PLAIN_OPENER.append(urllib_request.build_opener())
+        req = urllib_request.Request(url, headers=dict(headers or {}), method='GET')
+        return _PLAIN_OPENER[0].open(req, timeout=timeout)
+    return open_url(url, method='GET', headers=dict(headers or {}), timeout=timeout,
+                    validate_certs=validate_certs, follow_redirects='safe')
 
 
 class Unreachable(Exception):
@@ -94,8 +116,7 @@ def fetch(url, headers, timeout, validate_certs):
     response = None
     try:
         try:
-            response = open_url(url, method='GET', headers=dict(headers), timeout=timeout,
-                                validate_certs=validate_certs, follow_redirects='safe')
+            response = http_get(url, headers, timeout, validate_certs)
             code = response.getcode()
         except HTTPError as exc:
             response = exc

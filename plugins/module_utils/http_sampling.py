@@ -13,7 +13,8 @@ import time
 from urllib.error import HTTPError
 
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.urls import open_url
+
+from ansible_collections.arizu.ops.plugins.module_utils.health_probe import http_get
 
 def percentile(values, pct):
     """Nearest-rank percentile of a list of numbers (None for an empty list)."""
@@ -28,8 +29,7 @@ def sample_once(url, headers, timeout, validate_certs):
     """Return (status_code or None, latency_ms, error reason or None)."""
     started = time.monotonic()
     try:
-        resp = open_url(url, method="GET", headers=headers, timeout=timeout,
-                        validate_certs=validate_certs, follow_redirects="safe")
+        resp = http_get(url, headers, timeout, validate_certs)
         resp.read(65536)
         status = resp.getcode()
     except HTTPError as exc:

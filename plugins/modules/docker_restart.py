@@ -171,7 +171,6 @@ import time
 from urllib.error import HTTPError
 
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.community.docker.plugins.module_utils.common_api import (
     AnsibleDockerClient,
@@ -182,6 +181,7 @@ from ansible_collections.community.docker.plugins.module_utils._api.errors impor
 from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence import Masker, secret_values_from_env
 from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence_api import collect
 from ansible_collections.arizu.ops.plugins.module_utils.health_parser import parse_health, redact_url
+from ansible_collections.arizu.ops.plugins.module_utils.health_probe import http_get
 
 
 def parse_time(text):
@@ -235,7 +235,7 @@ def last_checks(inspect, masker):
 def probe_http(url, accept, timeout):
     started = time.monotonic()
     try:
-        resp = open_url(url, method="GET", timeout=timeout, follow_redirects="safe")
+        resp = http_get(url, {}, timeout)
         status, body = resp.getcode(), resp.read(65536)
     except HTTPError as exc:
         status, body = exc.code, exc.read(65536) if hasattr(exc, "read") else b""
