@@ -172,18 +172,23 @@ def select_target(history, live_image_id, live_image_ref, target):
                 return {"ref": entry.get("image_id"), "kind": "digest", "entry": entry,
                         "image_id": entry.get("image_id")}
         return {"ref": target if "@" in target else digest, "kind": "digest", "entry": None, "image_id": None}
-    if "/" in target or ":" in target:
-        ref = target
-    else:
-        if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", target):
-            raise ReleaseError("target %r is neither 'previous', a tag, an image reference nor a digest" % target)
-        repo = split_ref(live_image_ref)[0]
-        if not repo or is_image_id(repo) or repo.startswith("sha256"):
-            raise ReleaseError("the running image (%s) has no repository to put tag %s on; give repo:tag"
-                               % (live_image_ref, target))
-        ref = "%s:%s" % (repo, target)
+    ref = image_ref(target, live_image_ref)
     entry = next((e for e in entries if e.get("image") == ref), None)
     return {"ref": ref, "kind": "tag", "entry": entry, "image_id": None}
+
+
+def image_ref(value, live_image_ref):
+    """A full reference as is; a bare word as a tag of the running image's repository."""
+    value = (value or "").strip()
+    if "/" in value or ":" in value or "@" in value:
+        return value
+    if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", value):
+        raise ReleaseError("%r is neither 'previous', a tag, an image reference nor a digest" % value)
+    repo = split_ref(live_image_ref)[0]
+    if not repo or is_image_id(repo) or repo.startswith("sha256"):
+        raise ReleaseError("the running image (%s) has no repository to put tag %s on; give repo:tag"
+                           % (live_image_ref, value))
+    return "%s:%s" % (repo, value)
 
 
 def protect_plan(history, keep, repository):

@@ -59,10 +59,12 @@ options:
     choices: [deploy, rollback, record]
     default: deploy
   image:
-    description: Image reference to deploy (O(action=deploy)); default the image the container runs.
+    description:
+      - Image to deploy (O(action=deploy)) - a full reference, or a bare tag of the running image's repository.
+      - Default the image the container runs (to change only O(env)).
     type: str
   target:
-    description: Release to roll back to (O(action=rollback)) - V(previous), a tag, C(repo:tag), C(repo@sha256:...) or C(sha256:...).
+    description: "Release to roll back to (O(action=rollback)) - V(previous), a tag, C(repo:tag), C(repo@sha256:...) or C(sha256:...)."
     type: str
     default: previous
   env:
@@ -99,8 +101,8 @@ options:
     default: [healthy, degraded]
   expect:
     description:
-      - Fields of the O(probe_url) JSON body that must have a value to pass the gate, as dotted paths, for example
-        C({"components.llm.active": "openai"}).
+      - "Fields of the O(probe_url) JSON body that must have a value to pass the gate, as dotted paths, for example
+        C({\"components.llm.active\": \"openai\"})."
     type: dict
     default: {}
   timeout:
@@ -224,6 +226,7 @@ from ansible_collections.arizu.ops.plugins.module_utils.docker_health import (
 from ansible_collections.arizu.ops.plugins.module_utils.docker_release import (
     ReleaseError,
     append_entry,
+    image_ref,
     clone_definition,
     dump_history,
     env_changes,
@@ -499,7 +502,7 @@ class Release(object):
             target_ref = choice["ref"]
             env = {}
         else:
-            target_ref = p["image"] or live_ref
+            target_ref = image_ref(p["image"], live_ref) if p["image"] else live_ref
         self.result["from"] = {"image": live_ref, "image_id": live["Image"], "container_id": live["Id"][:12]}
         try:
             if self.module.check_mode and p["pull"] == "missing" and not self.image(target_ref) \
