@@ -116,7 +116,7 @@ options:
   poll_interval:
     description: Seconds between two polls of the gate.
     type: float
-    default: 0.2
+    default: 0.1
   deployed_by:
     description: The user who deploys (recorded, with O(job_id) when given); default the user the module runs as.
     type: str
@@ -195,6 +195,10 @@ elapsed_s:
   description: Seconds from the switch to a passed gate.
   returned: when switched
   type: float
+timings:
+  description: Seconds from the module's start to each phase (switch, created, stopped, started, healthy, recorded, ...).
+  returned: always
+  type: dict
 msg:
   description: One human line.
   returned: always
@@ -207,6 +211,7 @@ import getpass
 import json
 import os
 import tempfile
+import threading
 import time
 
 from ansible.module_utils.common.text.converters import to_native
@@ -265,6 +270,11 @@ class Release(object):
         self.masker = Masker([])
         self.lock = None
         self.result = {"history_file": self.path}
+        self.t0 = time.monotonic()
+        self.marks = {}
+
+    def mark(self, what):
+        self.marks[what] = round(time.monotonic() - self.t0, 3)
 
     # ---- Docker ---------------------------------------------------------------
     def inspect(self, name):
@@ -339,7 +349,9 @@ class Release(object):
         wanted = protect_plan(history, self.p["keep"], self.repo)
         entry["protect_tag"] = next((ref for ref in wanted if ref.endswith(":%s" % entry["seq"])), None)
         self.save_history(history)
+        self.mark("recorded")
         self.protect(wanted)
+        self.mark("protected")
         self.result["release"] = entry
         return entry
 
@@ -409,8 +421,19 @@ class Release(object):
         body, more_networks = clone_definition(live, (live_image or {}).get("Config"), target_ref, env)
         old_started = (live.get("State") or {}).get("StartedAt")
         switched_at = time.monotonic()
-        client.post_call("/containers/{0}/stop", name, params={"t": p["stop_timeout"]})
+        self.mark("switch")
+        # The old container keeps running under its new name while the new one is created; it is stopped (its
+        # graceful shutdown) at the same time, and the new one starts once the old one has let go of the ports.
         client.post_call("/containers/{0}/rename", name, params={"name": spare})
+        stopping = {}
+
+        def stop():
+            try:
+                client.post_call("/containers/{0}/stop", spare, params={"t": p["stop_timeout"]})
+            except Exception as exc:  # pylint: disable=broad-except
+                stopping["error"] = exc
+        stopper = threading.Thread(target=stop, name="stop-previous")
+        stopper.start()
         new_id = None
         failure = None
         try:
@@ -418,15 +441,27 @@ class Release(object):
             new_id = created["Id"]
             for net_name, endpoint in more_networks:
                 client.post_json("/networks/{0}/connect", net_name, data={"Container": new_id, "EndpointConfig": endpoint})
-            client.post_call("/containers/{0}/start", new_id)
+            self.mark("created")
         except (APIError, RequestException, DockerException) as exc:
-            failure = "Docker refused to create or start it: %s" % self.masker.mask(to_native(exc))[:300]
+            failure = "Docker refused to create it: %s" % self.masker.mask(to_native(exc))[:300]
+        stopper.join()
+        self.mark("stopped")
+        if stopping.get("error") is not None and failure is None:
+            failure = "the previous container did not stop: %s" % self.masker.mask(to_native(stopping["error"]))[:300]
+        if failure is None:
+            try:
+                client.post_call("/containers/{0}/start", new_id)
+                self.mark("started")
+            except (APIError, RequestException, DockerException) as exc:
+                failure = "Docker refused to start it: %s" % self.masker.mask(to_native(exc))[:300]
         info, probe = {}, None
         if failure is None:
             ok, info, probe = self.gate(name, new_id=new_id)
             if ok:
                 elapsed = round(time.monotonic() - switched_at, 2)
+                self.mark("healthy")
                 client.delete_call("/containers/{0}", spare, params={"force": "1", "v": "0"})
+                self.mark("removed_previous")
                 entry = self.record(history, release_entry(
                     action, info, target_image, target_ref, self.health_of(info, probe), self.by, p["job_id"],
                     replaced=before, now=utc_now(),
@@ -552,7 +587,7 @@ def main():
         expect=dict(type="dict", default={}),
         timeout=dict(type="float", default=120),
         stop_timeout=dict(type="int", default=10),
-        poll_interval=dict(type="float", default=0.2),
+        poll_interval=dict(type="float", default=0.1),
         deployed_by=dict(type="str"),
         job_id=dict(type="str"),
         health=dict(type="str"),
@@ -587,6 +622,7 @@ def main():
         if release.lock:
             release.lock.close()
     release.result.setdefault("protected", [])
+    release.result["timings"] = release.marks
     release.result.setdefault("action", "switched" if changed else "unchanged")
     module.exit_json(changed=changed, msg=msg, history=release.lines(history), **release.result)
 

@@ -198,6 +198,10 @@ def test_deploy_v2_check_mode_then_for_real(stack):
     assert inspect["Config"]["Labels"]["arizu.ops.test"] == "1"
     assert inspect["Config"]["Labels"]["io.arizu.app.version"] == "1.1.0"  # the new image's own label
     assert any(e.startswith("DATABASE_URL=") for e in inspect["Config"]["Env"])
+    # so alike that the app role with the new image in the inventory sees nothing to change
+    rc, out, changed, _failed, _t = stack.play(stack.app_role, app_image=V2)
+    assert rc == 0 and changed == 0, out[-3000:]
+    assert container_id() == inspect["Id"] and len(stack.history()) == 2
 
 
 def test_rollback_to_previous(stack):
