@@ -229,3 +229,17 @@ def test_release_entry_has_no_secret_and_names_the_provider():
     assert "pw" not in json.dumps(rec)
     by_id = release_entry("rollback", INSPECT, image, ID1, "healthy", "user root", "7")
     assert (by_id["repository"], by_id["tag"], by_id["job_id"]) == ("arizu-local/app", "1.0.0", "7")
+
+
+@pytest.mark.parametrize("body, expect, unmet", [
+    ({"components": {"llm": {"active": "openai"}}}, {"components.llm.active": "openai"}, []),
+    ({"components": {"llm": {"active": "anthropic"}}}, {"components.llm.active": "openai"},
+     [("components.llm.active", "openai", "anthropic")]),
+    ({"components": {"llm": "up"}}, {"components.llm.active": "openai"}, [("components.llm.active", "openai", None)]),
+    (None, {"status": "healthy"}, [("status", "healthy", None)]),
+    ({"n": 3}, {"n": "3"}, []),
+    ({}, {}, []),
+])
+def test_gate_expectations(body, expect, unmet):
+    from ansible_collections.arizu.ops.plugins.module_utils.docker_health import unmet_expectations
+    assert unmet_expectations(body, expect) == unmet
