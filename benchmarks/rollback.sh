@@ -4,7 +4,7 @@
 #   raw:      docker run -d of the app image, then curl /api/health every 0.1 s until HTTP 200
 #   playbook: ansible-playbook playbooks/rollback.yml (target check, history, switch of the container with
 #             its configuration, health newer than the switch, record, protection tags), 1.1.0 -> 1.0.0
-# Goal (issue 6): playbook wall time <= raw time + 5 s. ROUNDS rounds each; between two rounds the app is
+# Goal (issue 6): playbook wall time <= raw time + 5 s. ROUNDS (5) rounds each, medians compared; between two rounds the app is
 # deployed forward again (not timed). Self-contained: its own container, network and history (BENCH_NAME,
 # BENCH_PORT, BENCH_RAW_PORT), the app alone (no db/redis/n8n: it answers "degraded", HTTP 200), all
 # removed at the end. Needs the local images (make images).
@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 export PATH=$here/.venv/bin:$PATH ANSIBLE_CONFIG=$here/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH=$here/.state/collections
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 name=${BENCH_NAME:-arizu-bench-app}
 port=${BENCH_PORT:-3900}
 raw_port=${BENCH_RAW_PORT:-3901}
@@ -83,7 +83,7 @@ for r in $(seq 1 "$rounds"); do
   version=$(curl -s "http://127.0.0.1:$port/api/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
   [ "$version" = 1.0.0 ] || { echo "after the rollback the app runs $version, not 1.0.0" >&2; exit 1; }
   printf 'round %d: raw %6s s   playbook rollback %6s s   (%s)\n' "$r" "${raw_times[-1]}" "${play_times[-1]}" \
-    "$(grep -o '[a-z]* [0-9.]* s after the switch' "$work/play.log" | head -1)"
+    "$(tr -s ' \n' '  ' <"$work/play.log" | grep -o '[a-z]* [0-9.]* s after the switch' | head -1)"
 done
 python3 - "${raw_times[*]}" "${play_times[*]}" <<'PY'
 import statistics, sys

@@ -37,8 +37,6 @@ description:
   - Switching to the release that already runs changes nothing.
 author:
   - Arizu maintainers (@arizu)
-extends_documentation_fragment:
-  - community.docker.docker.api_documentation
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -126,6 +124,22 @@ options:
   health:
     description: Health recorded by O(action=record); default the container's Docker health status.
     type: str
+  pull_timeout:
+    description: Seconds a pull of the target image may take.
+    type: int
+    default: 300
+  docker_host:
+    description:
+      - The Docker engine - C(unix:///path) of its socket, or C(tcp://host:port) without TLS. Default the
+        C(DOCKER_HOST) environment variable, else the local socket.
+      - The module talks to the engine with the standard library only (it starts faster than one with the
+        Docker SDK or requests, which matters inside the health gate's time); TLS connections are not supported.
+    type: str
+    default: unix:///var/run/docker.sock
+  docker_timeout:
+    description: Seconds one call of the Docker API may take.
+    type: int
+    default: 60
 notes:
   - A C(<name>-previous) container left by an interrupted switch makes the task fail until an operator has looked
     at it and removed it.
@@ -216,11 +230,15 @@ import time
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.community.docker.plugins.module_utils.common_api import (
-    AnsibleDockerClient,
-    RequestException,
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+
+from ansible_collections.arizu.ops.plugins.module_utils.docker_api import (
+    DEFAULT_HOST,
+    DockerAPIError,
+    DockerClient,
+    NotFound,
+    q,
 )
-from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException, NotFound, APIError
 
 from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence import Masker, secret_values_from_env
 from ansible_collections.arizu.ops.plugins.module_utils.docker_health import (
@@ -259,10 +277,10 @@ class Gone(Exception):
 
 
 class Release(object):
-    def __init__(self, client):
+    def __init__(self, module, client):
         self.client = client
-        self.module = client.module
-        self.p = client.module.params
+        self.module = module
+        self.p = module.params
         self.name = self.p["container"]
         self.path = os.path.join(self.p["history_dir"], "%s.json" % self.name)
         self.repo = protect_repository(self.name)
@@ -279,13 +297,13 @@ class Release(object):
     # ---- Docker ---------------------------------------------------------------
     def inspect(self, name):
         try:
-            return self.client.get_json("/containers/{0}/json", name)
+            return self.client.get("/containers/%s/json" % q(name))
         except NotFound:
             return None
 
     def image(self, ref):
         try:
-            return self.client.get_json("/images/{0}/json", ref)
+            return self.client.get("/images/%s/json" % q(ref))
         except NotFound:
             return None
 
@@ -293,12 +311,12 @@ class Release(object):
         repo, tag, digest = split_ref(ref)
         params = {"fromImage": repo, "tag": digest or tag or "latest"}
         try:
-            response = self.client._post(self.client._url("/images/create"), params=params, stream=True, timeout=120)
-            self.client._raise_for_status(response)
-            for line in self.client._stream_helper(response, decode=True):
-                if line.get("error"):
+            _status, progress = self.client.request("POST", "/images/create", params=params,
+                                                    timeout=self.p["pull_timeout"], lines=True)
+            for line in progress:
+                if isinstance(line, dict) and line.get("error"):
                     raise Gone(str(line.get("error"))[:300])
-        except (APIError, RequestException, DockerException) as exc:
+        except DockerAPIError as exc:
             raise Gone(to_native(exc)[:300])
 
     def find_image(self, ref, allow_pull):
@@ -357,7 +375,7 @@ class Release(object):
 
     def protect(self, wanted):
         existing = {}
-        images = self.client.get_json("/images/json", params={"filters": json.dumps({"reference": [self.repo]})})
+        images = self.client.get("/images/json", params={"filters": json.dumps({"reference": [self.repo]})})
         for img in images or []:
             for tag in img.get("RepoTags") or []:
                 if tag.startswith(self.repo + ":"):
@@ -366,13 +384,13 @@ class Release(object):
         for ref, image_id in add.items():
             repo, tag, _digest = split_ref(ref)
             try:
-                self.client.post_call("/images/{0}/tag", image_id, params={"repo": repo, "tag": tag})
+                self.client.post("/images/%s/tag" % q(image_id), params={"repo": repo, "tag": tag})
             except NotFound:
                 pass  # that image is gone already
         for ref in remove:
             try:
-                self.client.delete_call("/images/{0}", ref, params={"noprune": "1"})
-            except (NotFound, APIError):
+                self.client.delete("/images/%s" % q(ref), params={"noprune": "1"})
+            except DockerAPIError:
                 pass  # in use by a container: it is kept anyway
         self.result["protected"] = sorted(wanted)
 
@@ -424,12 +442,13 @@ class Release(object):
         self.mark("switch")
         # The old container keeps running under its new name while the new one is created; it is stopped (its
         # graceful shutdown) at the same time, and the new one starts once the old one has let go of the ports.
-        client.post_call("/containers/{0}/rename", name, params={"name": spare})
+        client.post("/containers/%s/rename" % q(name), params={"name": spare})
         stopping = {}
 
         def stop():
             try:
-                client.post_call("/containers/{0}/stop", spare, params={"t": p["stop_timeout"]})
+                client.post("/containers/%s/stop" % q(spare), params={"t": p["stop_timeout"]},
+                            timeout=p["stop_timeout"] + 60)
             except Exception as exc:  # pylint: disable=broad-except
                 stopping["error"] = exc
         stopper = threading.Thread(target=stop, name="stop-previous")
@@ -437,12 +456,12 @@ class Release(object):
         new_id = None
         failure = None
         try:
-            created = client.post_json_to_json("/containers/create", data=body, params={"name": name})
+            created = client.post("/containers/create", body=body, params={"name": name})
             new_id = created["Id"]
             for net_name, endpoint in more_networks:
-                client.post_json("/networks/{0}/connect", net_name, data={"Container": new_id, "EndpointConfig": endpoint})
+                client.post("/networks/%s/connect" % q(net_name), body={"Container": new_id, "EndpointConfig": endpoint})
             self.mark("created")
-        except (APIError, RequestException, DockerException) as exc:
+        except DockerAPIError as exc:
             failure = "Docker refused to create it: %s" % self.masker.mask(to_native(exc))[:300]
         stopper.join()
         self.mark("stopped")
@@ -450,9 +469,9 @@ class Release(object):
             failure = "the previous container did not stop: %s" % self.masker.mask(to_native(stopping["error"]))[:300]
         if failure is None:
             try:
-                client.post_call("/containers/{0}/start", new_id)
+                client.post("/containers/%s/start" % q(new_id))
                 self.mark("started")
-            except (APIError, RequestException, DockerException) as exc:
+            except DockerAPIError as exc:
                 failure = "Docker refused to start it: %s" % self.masker.mask(to_native(exc))[:300]
         info, probe = {}, None
         if failure is None:
@@ -460,7 +479,7 @@ class Release(object):
             if ok:
                 elapsed = round(time.monotonic() - switched_at, 2)
                 self.mark("healthy")
-                client.delete_call("/containers/{0}", spare, params={"force": "1", "v": "0"})
+                client.delete("/containers/%s" % q(spare), params={"force": "1", "v": "0"})
                 self.mark("removed_previous")
                 entry = self.record(history, release_entry(
                     action, info, target_image, target_ref, self.health_of(info, probe), self.by, p["job_id"],
@@ -487,9 +506,9 @@ class Release(object):
                                      self.health_of(info, probe) if info else "not started", self.by, p["job_id"],
                                      replaced=before, outcome="reverted", now=utc_now(), msg=failure)
         if new_id or self.inspect(name):
-            client.delete_call("/containers/{0}", new_id or name, params={"force": "1", "v": "1"})
-        client.post_call("/containers/{0}/rename", spare, params={"name": name})
-        client.post_call("/containers/{0}/start", name)
+            client.delete("/containers/%s" % q(new_id or name), params={"force": "1", "v": "1"})
+        client.post("/containers/%s/rename" % q(spare), params={"name": name})
+        client.post("/containers/%s/start" % q(name))
         ok, back, back_probe = self.gate(name, old_started=old_started)
         failed_entry["container_id"] = (new_id or "")[:12] or None
         self.record(history, failed_entry)
@@ -591,10 +610,11 @@ def main():
         deployed_by=dict(type="str"),
         job_id=dict(type="str"),
         health=dict(type="str"),
+        pull_timeout=dict(type="int", default=300),
+        docker_host=dict(type="str", fallback=(env_fallback, ["DOCKER_HOST"]), default=DEFAULT_HOST),
+        docker_timeout=dict(type="int", default=60),
     )
-    client = AnsibleDockerClient(argument_spec=argument_spec, supports_check_mode=True,
-                                 min_docker_api_version="1.25")
-    module = client.module
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     if p["timeout"] <= 0 or p["poll_interval"] <= 0 or p["stop_timeout"] < 0:
         module.fail_json(msg="timeout and poll_interval must be above 0, stop_timeout 0 or more")
@@ -607,7 +627,11 @@ def main():
         module.fail_json(msg="expect needs probe_url: the fields are read from its JSON body")
     if p["action"] != "deploy" and (p["image"] or p["env"]):
         module.fail_json(msg="image and env are options of action=deploy, not of action=%s" % p["action"])
-    release = Release(client)
+    try:
+        client = DockerClient(p["docker_host"], timeout=p["docker_timeout"])
+    except DockerAPIError as exc:
+        module.fail_json(msg=to_native(exc))
+    release = Release(module, client)
     try:
         changed, msg, history = release.run()
     except ReleaseError as exc:
@@ -615,7 +639,7 @@ def main():
     except (OSError, IOError) as exc:
         module.fail_json(msg="cannot use the release history in %s: %s" % (p["history_dir"], to_native(exc)),
                          **release.result)
-    except (RequestException, DockerException) as exc:
+    except DockerAPIError as exc:
         module.fail_json(msg="Docker API error on %s: %s" % (p["container"], release.masker.mask(to_native(exc))),
                          **release.result)
     finally:
