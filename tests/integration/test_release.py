@@ -264,15 +264,30 @@ def test_rollback_to_a_pruned_image_aborts_cleanly(stack):
     assert health()[1]["version"] == "1.0.0" and len(stack.history()) == entries
 
 
+def test_a_leftover_of_an_interrupted_switch_stops_the_play(stack):
+    docker("create", "--name", NAME + "-previous", "--label", "arizu.ops.test=1", V1)
+    try:
+        before = container_id()
+        rc, out, changed, _failed, _t = stack.play("deploy_app.yml", {"image": "1.1.0"})
+        assert rc != 0 and changed == 0, out[-3000:]
+        assert "a container scratch-rel-app-previous exists (left by an interrupted switch?)" in out
+        assert container_id() == before
+    finally:
+        remove_scratch(NAME + "-previous")
+
+
 def test_provider_switch(stack):
     assert health()[1]["components"]["llm"]["active"] == "anthropic"
+    # a history that does not know the running release (deployed before it existed): recorded as "observed"
+    (stack.history_dir / ("%s.json" % NAME)).rename(stack.history_dir / "older.json")
     rc, out, changed, _failed, _t = stack.play("switch_llm_provider.yml", {"provider": "openai"})
     assert rc == 0 and changed == 1, out[-3000:]
     assert "openai: reachable (HTTP 200)" in out and "anthropic: NOT usable (unreachable" in out
     assert "Bearer " + OPENAI_KEY in StandIn.seen  # the key went where it belongs
     status, body = health()
     assert status == 200 and body["components"]["llm"]["active"] == "openai" and body["version"] == "1.0.0"
-    assert stack.history()[-1]["model_provider"] == "openai"
+    steps = [(e["action"], e["image"], e["model_provider"]) for e in stack.history()]
+    assert steps == [("observed", V1, "anthropic"), ("deploy", V1, "openai")]
 
     before = container_id()
     rc, out, changed, _failed, _t = stack.play("switch_llm_provider.yml", {"provider": "anthropic"})
