@@ -168,7 +168,6 @@ import os
 import socket
 import tempfile
 import time
-from urllib.error import HTTPError
 
 from ansible.module_utils.common.text.converters import to_native
 
@@ -180,71 +179,14 @@ from ansible_collections.community.docker.plugins.module_utils._api.errors impor
 
 from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence import Masker, secret_values_from_env
 from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence_api import collect
-from ansible_collections.arizu.ops.plugins.module_utils.health_parser import parse_health, redact_url
-from ansible_collections.arizu.ops.plugins.module_utils.health_probe import http_get
-
-
-def parse_time(text):
-    """Docker's RFC 3339 time with nanoseconds -> aware datetime (None for the zero time)."""
-    if not text or text.startswith("0001-"):
-        return None
-    text = text.rstrip("Z")
-    if "." in text:
-        head, frac = text.split(".", 1)
-        text = head + "." + frac[:6]
-    try:
-        return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc)
-    except ValueError:
-        return None
-
-
-def state_of(inspect):
-    state = inspect.get("State") or {}
-    return {
-        "id": (inspect.get("Id") or "")[:12],
-        "state": state.get("Status"),
-        "health": (state.get("Health") or {}).get("Status", "none"),
-        "started_at": state.get("StartedAt"),
-        "restart_count": inspect.get("RestartCount"),
-        "exit_code": state.get("ExitCode"),
-        "oom_killed": state.get("OOMKilled"),
-    }
-
-
-def fresh_passing_check(inspect):
-    """True when a health check that started after the container's start passed."""
-    state = inspect.get("State") or {}
-    started = parse_time(state.get("StartedAt"))
-    if not started or not state.get("Running"):
-        return False
-    for entry in (state.get("Health") or {}).get("Log") or []:
-        begun = parse_time(entry.get("Start"))
-        if begun and begun > started and entry.get("ExitCode") == 0:
-            return True
-    return False
-
-
-def last_checks(inspect, masker):
-    out = []
-    for entry in ((inspect.get("State") or {}).get("Health") or {}).get("Log") or []:
-        out.append({"start": entry.get("Start"), "exit_code": entry.get("ExitCode"),
-                    "output": masker.mask((entry.get("Output") or "").strip())[:300]})
-    return out[-3:]
-
-
-def probe_http(url, accept, timeout):
-    started = time.monotonic()
-    try:
-        resp = http_get(url, {}, timeout)
-        status, body = resp.getcode(), resp.read(65536)
-    except HTTPError as exc:
-        status, body = exc.code, exc.read(65536) if hasattr(exc, "read") else b""
-    except Exception as exc:  # not answering yet is the normal case while it starts
-        return False, {"status": "unreachable", "http_status": None, "detail": to_native(exc)[:120]}
-    parsed = parse_health(status, body, url_path=url)
-    result = {"status": parsed["status"], "http_status": status,
-              "latency_ms": round((time.monotonic() - started) * 1000, 1)}
-    return parsed["status"] in accept, result
+from ansible_collections.arizu.ops.plugins.module_utils.docker_health import (  # noqa: F401  (re-exported)
+    fresh_passing_check,
+    last_checks,
+    parse_time,
+    probe_http,
+    state_of,
+)
+from ansible_collections.arizu.ops.plugins.module_utils.health_parser import redact_url
 
 
 def probe_tcp(target, timeout):
