@@ -71,8 +71,9 @@ class DockerClient(object):
             return _UnixConnection(self._unix, timeout)
         return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
 
-    def request(self, method, path, params=None, body=None, timeout=None, lines=False):
-        """(status, decoded JSON body or None); *lines*: a list of the JSON lines of a streamed answer."""
+    def request(self, method, path, params=None, body=None, timeout=None, lines=False, raw_body=False):
+        """(status, decoded JSON body or None); *lines*: a list of the JSON lines of a streamed answer;
+        *raw_body*: the body's bytes as they came (a log stream)."""
         url = path + ("?" + urlencode(params) if params else "")
         headers = {"Host": "docker"}
         data = None
@@ -89,6 +90,8 @@ class DockerClient(object):
             raise DockerAPIError("cannot talk to the Docker engine at %s: %s" % (self.base_url, exc))
         finally:
             conn.close()
+        if raw_body and status < 400:
+            return status, raw
         text = raw.decode("utf-8", "replace")
         if status >= 400:
             try:

@@ -20,8 +20,6 @@ from urllib import request as urllib_request
 from urllib.parse import urlsplit
 
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import SSLValidationError, open_url
 
 from ansible_collections.arizu.ops.plugins.module_utils.health_parser import (
     MAX_BODY_BYTES,
@@ -51,8 +49,16 @@ def http_get(url, headers, timeout, validate_certs=True):
             _PLAIN_OPENER.append(urllib_request.build_opener())
         req = urllib_request.Request(url, headers=dict(headers or {}), method='GET')
         return _PLAIN_OPENER[0].open(req, timeout=timeout)
-    return open_url(url, method='GET', headers=dict(headers or {}), timeout=timeout,
-                    validate_certs=validate_certs, follow_redirects='safe')
+    # imported here: ansible.module_utils.urls is slow to import, and plain http never needs it
+    from ansible.module_utils.urls import ConnectionError as UrlsConnectionError  # pylint: disable=import-outside-toplevel
+    from ansible.module_utils.urls import SSLValidationError, open_url  # pylint: disable=import-outside-toplevel
+    try:
+        return open_url(url, method='GET', headers=dict(headers or {}), timeout=timeout,
+                        validate_certs=validate_certs, follow_redirects='safe')
+    except SSLValidationError as exc:
+        raise Unreachable('TLS error: %s' % to_native(exc))
+    except UrlsConnectionError as exc:
+        raise Unreachable(to_native(exc) or 'connection error')
 
 
 class Unreachable(Exception):
@@ -82,8 +88,6 @@ def describe_error(exc, timeout):
         return 'TLS error: certificate verification failed (%s)' % (reason.verify_message or reason.reason)
     if isinstance(reason, ssl.SSLError):
         return 'TLS error: %s' % (reason.reason or reason)
-    if isinstance(reason, SSLValidationError):
-        return 'TLS error: %s' % to_native(reason)
     if isinstance(reason, ConnectionResetError):
         return 'connection reset by peer'
     if isinstance(reason, RemoteDisconnected):
@@ -132,7 +136,7 @@ def fetch(url, headers, timeout, validate_certs):
         return code, content_type, body
     except IncompleteRead as exc:
         raise Unreachable('connection closed after %d bytes of the body' % len(exc.partial or b''))
-    except (URLError, HTTPException, UrlsConnectionError, OSError, ValueError) as exc:
+    except (URLError, HTTPException, OSError, ValueError) as exc:
         raise Unreachable(describe_error(exc, timeout))
     finally:
         if response is not None:

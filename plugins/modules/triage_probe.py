@@ -26,8 +26,6 @@ description:
     Only invalid options or a Docker daemon that cannot be used fail it.
 author:
   - Arizu maintainers (@arizu)
-extends_documentation_fragment:
-  - community.docker.docker.api_documentation
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -38,6 +36,13 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in --diff mode) when in diff mode.
     support: none
 options:
+  docker_host:
+    description:
+      - The Docker Engine API on the Docker host, V(unix:///path) or V(tcp://host:port) (plain TCP; no TLS).
+      - Defaults to the E(DOCKER_HOST) environment variable, then V(unix:///var/run/docker.sock).
+      - The module uses a small client of its own on the standard library (not the community.docker one), so it
+        starts fast on each of many hosts.
+    type: str
   app_url:
     description:
       - Base URL of the Arizu app as the Docker host reaches it, for example V(http://127.0.0.1:3000).
@@ -110,6 +115,7 @@ options:
 notes:
   - Credentials inside a URL (C(http://user:password@host)) are used and never returned; the URLs in the results are
     redacted.
+  - The container evidence is that of M(arizu.ops.docker_evidence) with one-shot stats (memory, no CPU figure).
 seealso:
   - module: arizu.ops.health_check
   - module: arizu.ops.docker_evidence
@@ -176,19 +182,16 @@ msg:
   sample: "app healthy; n8n live healthy, ready healthy; 4 of 4 containers running; p95 4.9 ms <= 200 ms"
 """
 
+import os
 import time
 
 from urllib.parse import unquote, urlsplit
 
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence_api import (
-    DockerException,
-    EvidenceDockerClient,
-    RequestException,
-    collect,
-    reason_of,
-)
+from ansible_collections.arizu.ops.plugins.module_utils.docker_api import DockerAPIError, DockerClient
+from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence_light import collect
 from ansible_collections.arizu.ops.plugins.module_utils.health_parser import redact_url
 from ansible_collections.arizu.ops.plugins.module_utils.health_probe import probe_with_retries
 from ansible_collections.arizu.ops.plugins.module_utils.http_sampling import sample
@@ -244,8 +247,7 @@ def validate(module):
     return urls, names, headers
 
 
-def run(client):
-    module = client.module
+def run(module):
     params = module.params
     started = time.monotonic()
     urls, names, headers = validate(module)
@@ -265,8 +267,13 @@ def run(client):
         results['n8n_readiness'] = health(urls['n8n_url'], '/healthz/readiness')
     evidence = SKIPPED
     if names:
-        evidence = collect(client, names, logs_tail=params['logs_tail'], redact=params['redact'],
-                           disk_paths=params['disk_paths'])
+        host = params['docker_host'] or os.environ.get('DOCKER_HOST') or 'unix:///var/run/docker.sock'
+        try:
+            evidence = collect(DockerClient(host, timeout=30), names, logs_tail=params['logs_tail'],
+                               redact=params['redact'], disk_paths=params['disk_paths'])
+        except DockerAPIError as exc:
+            module.fail_json(msg='Cannot use the Docker daemon at %s (set docker_host or DOCKER_HOST): %s'
+                             % (redact_url(host), exc), changed=False)
 
     for key in ('app_summary', 'app', 'n8n_liveness', 'n8n_readiness'):
         result = results.get(key, SKIPPED)
@@ -296,6 +303,7 @@ def run(client):
 
 def main():
     argument_spec = dict(
+        docker_host=dict(type='str'),
         app_url=dict(type='str'),
         n8n_url=dict(type='str'),
         health_slo_ms=dict(type='float', default=100),
@@ -311,15 +319,12 @@ def main():
         api_slo_ms=dict(type='float', default=200),
         api_max_seconds=dict(type='float', default=10),
     )
-    client = EvidenceDockerClient(argument_spec=argument_spec, supports_check_mode=True,
-                                  min_docker_api_version='1.25')
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
-        run(client)
-    except (RequestException, DockerException) as exc:
-        client.fail('An unexpected error occurred when talking to the Docker daemon: %s' % reason_of(exc))
+        run(module)
     except Exception as exc:  # pylint: disable=broad-except
-        client.module.fail_json(msg='triage_probe internal error: %s: %s' % (type(exc).__name__, to_native(exc)),
-                                changed=False)
+        module.fail_json(msg='triage_probe internal error: %s: %s' % (type(exc).__name__, to_native(exc)),
+                         changed=False)
 
 
 if __name__ == '__main__':

@@ -105,6 +105,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path.endswith('/version'):
             return self._send(200, {'ApiVersion': engine.api_version, 'Version': '20.10.24', 'MinAPIVersion': '1.12'})
         prefix = '/v%s/containers/' % engine.api_version
+        if path.startswith('/containers/'):  # an unversioned request (the standard-library client's)
+            path = '/v%s%s' % (engine.api_version, path)
         if not path.startswith(prefix):
             return self._send(404, {'message': 'page not found'})
         ref, _sep, action = path[len(prefix):].partition('/')

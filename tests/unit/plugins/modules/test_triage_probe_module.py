@@ -151,8 +151,15 @@ def test_invalid_options(engine, capsys, args, fragment):
 
 def test_documentation_matches_argument_spec():
     doc = yaml.safe_load(triage_probe.DOCUMENTATION)
-    assert set(doc['options']) == {'app_url', 'n8n_url', 'health_slo_ms', 'http_timeout', 'http_validate_certs', 'headers',
+    assert set(doc['options']) == {'docker_host', 'app_url', 'n8n_url', 'health_slo_ms', 'http_timeout', 'http_validate_certs', 'headers',
                                    'containers', 'logs_tail', 'disk_paths', 'redact', 'api_url', 'api_samples',
                                    'api_slo_ms', 'api_max_seconds'}
     assert set(yaml.safe_load(triage_probe.RETURN)) == {'app_summary', 'app', 'n8n_liveness', 'n8n_readiness',
                                                         'evidence', 'api_latency', 'elapsed_ms', 'msg'}
+
+
+def test_unusable_docker_daemon_is_a_clear_failure(capsys, tmp_path):
+    code, result, raw = run_module(capsys, docker_host='unix://%s/no.sock' % tmp_path, containers=['arizu-app'])
+    assert code == 1, raw
+    assert result['msg'].startswith('Cannot use the Docker daemon at unix://')
+    assert 'Traceback' not in raw
