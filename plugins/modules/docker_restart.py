@@ -75,7 +75,8 @@ options:
         restart - before it (C(before.json), C(before-logs.txt)) and after it (C(after.json), C(after-logs.txt), or
         C(after-failure.json) and C(after-failure-logs.txt) when health did not come back). Files are mode 0600.
       - The evidence is what M(arizu.ops.docker_evidence) gathers - state, memory, the last O(logs_tail) log lines,
-        disk use of O(disk_paths) - with secrets masked.
+        disk use of O(disk_paths) - with secrets masked. The evidence after the restart leaves out the memory
+        figures (the Docker engine answers them on its next one-second sample; a fresh container's say little).
       - Omit it to save nothing; RV(evidence_before) and RV(evidence_after) are returned either way.
       - In check mode the evidence from before is gathered and returned, and nothing is written.
     type: path
@@ -206,8 +207,9 @@ class Evidence:
         self.logs_tail, self.disk_paths = logs_tail, disk_paths
         self.files = []
 
-    def gather(self, stage, write=True):
-        evidence = collect(self.client, [self.name], logs_tail=self.logs_tail, disk_paths=self.disk_paths)
+    def gather(self, stage, write=True, stats=True):
+        evidence = collect(self.client, [self.name], logs_tail=self.logs_tail, disk_paths=self.disk_paths,
+                           stats=stats)
         evidence.pop('changed', None)
         logs = (evidence['containers'].get(self.name) or {}).pop('logs', None) or []
         if self.folder and write:
@@ -233,11 +235,13 @@ class Evidence:
 
 def gather_after(evidence, stage, module):
     """The evidence after the restart; a folder that cannot be written is a warning then (the restart is done)."""
+    # no stats after: the engine answers them on its next 1 s sampling tick, and
+    # a just-started container's memory says little
     try:
-        return evidence.gather(stage)
+        return evidence.gather(stage, stats=False)
     except OSError as exc:
         module.warn("cannot save the evidence %s in %s: %s" % (stage, evidence.folder, to_native(exc)))
-        return evidence.gather(stage, write=False)
+        return evidence.gather(stage, write=False, stats=False)
 
 
 def main():
