@@ -11,7 +11,6 @@ docker_evidence.py beside this file.
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 
@@ -32,12 +31,11 @@ from ansible_collections.community.docker.plugins.module_utils._api.errors impor
 )
 from ansible_collections.community.docker.plugins.module_utils.version import LooseVersion
 
+from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence_light import measure_disks
 from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence import (
     LogDecoder,
     Masker,
     container_evidence,
-    disk_entry,
-    disk_error_entry,
     overall_message,
     secret_values_from_env,
     summary_line,
@@ -170,18 +168,6 @@ def fetch_logs(client, container_id, tail, tty, masker):
     if decoder.error:
         raise EvidenceError('logs incomplete: %s' % decoder.error)
     return lines
-
-
-def measure_disks(paths):
-    entries = []
-    for path in paths or []:
-        try:
-            usage = shutil.disk_usage(path)
-        except (OSError, ValueError) as exc:
-            entries.append(disk_error_entry(path, exc))
-            continue
-        entries.append(disk_entry(path, usage.total, usage.used, usage.free))
-    return entries
 
 
 def collect(client, names, logs_tail=0, stats=True, cpu_sample=False, redact=(), disk_paths=()):
