@@ -305,9 +305,10 @@ def run(client):
         result['backup'], human_bytes(manifest.get('size_bytes')), manifest.get('workflows') or 0,
         manifest.get('credentials') or 0, manifest.get('created_at'))
     if p['action'] == 'plan' or module.check_mode:
-        module.exit_json(changed=p['action'] == 'restore', msg='%s %s into %s: checksums ok, %s' % (
+        result.update(changed=p['action'] == 'restore', msg='%s %s into %s: checksums ok, %s' % (
             'would restore' if p['action'] == 'restore' else 'can restore', summary, p['container'],
-            planned['key_check']['message']), **result)
+            planned['key_check']['message']))
+        module.exit_json(**result)
     lock = DirLock(backup_dir, 'n8n restore into %s' % p['container']).acquire(p['lock_wait'])
     try:
         restored = restore(client, p, backup_dir, planned)
