@@ -293,6 +293,7 @@ def test_full_backup_then_disaster_recovery_round_trip(stack):
     restored = stack.n8n_export("credentials", decrypted=True)
     assert len(restored) == 1 and restored[0]["data"]["value"] == stack.cred_secret, "the credential no longer decrypts"
     assert stack.redis_keys() == (300, "value-123")
+    assert not docker("ps", "-aq", "--filter", "name=^" + TOOLS).stdout.strip(), "a helper container was left"
 
 
 def _n8n_volume_listing():
