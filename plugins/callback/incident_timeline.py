@@ -260,7 +260,7 @@ def _recap(hosts):
     for host in sorted(hosts):
         counts = hosts[host]
         parts.append('%s: %s' % (host, ' '.join('%s=%s' % (key, counts.get(key, 0)) for key in
-                                                 ('ok', 'changed', 'failed', 'unreachable', 'skipped', 'rescued', 'ignored'))))
+                                                ('ok', 'changed', 'failed', 'unreachable', 'skipped', 'rescued', 'ignored'))))
     return '; '.join(parts)
 
 

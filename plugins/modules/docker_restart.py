@@ -191,7 +191,7 @@ from ansible_collections.arizu.ops.plugins.module_utils.health_parser import red
 
 
 def probe_tcp(target, timeout):
-    host, _, port = target.rpartition(":")
+    host, _sep, port = target.rpartition(":")
     try:
         with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
             return True

@@ -354,7 +354,7 @@ class _Result:
 
 @pytest.mark.parametrize('no_log, data, expected_msg', [
     (False, {'unreachable': True, 'msg': 'Failed to connect to the host via ssh: ssh://ops:pw-secret-1@10.0.0.9 '
-                                          'refused'},
+                                         'refused'},
      'Failed to connect to the host via ssh: ssh://%s@10.0.0.9 refused' % MASK),
     (True, {'unreachable': True, 'msg': 'anything'}, None),
     (False, {'unreachable': True, 'censored': 'hidden'}, None),
