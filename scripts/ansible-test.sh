@@ -17,8 +17,8 @@
 # scripts/ansible_test_get_pip.py. Requirements come from PyPI.
 #
 # Sanity tests left out (always): pslint (PowerShell; there are no .ps1 files
-# and no pwsh). Everything else runs, the shell scripts' check included (Debian's
-# shellcheck package, installed by scripts/install-test-deps.sh).
+# and no pwsh). Everything else runs, the check of the shell scripts too
+# (with Debian's package, installed by scripts/install-test-deps.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 venv=${VENV:-$here/.venv}
@@ -92,5 +92,6 @@ case "$command" in
     exec "$venv/bin/ansible-test" sanity --local --python "$pyver" --requirements --color no \
       --skip-test pslint "$@" ;;
   units)
-    exec "$venv/bin/ansible-test" units --venv --python "$pyver" --requirements --color no "$@" ;;
+    # one worker: some unit tests measure latencies against local servers (a 2-core machine)
+    exec "$venv/bin/ansible-test" units --venv --python "$pyver" --requirements --color no --num-workers 1 "$@" ;;
 esac
