@@ -133,7 +133,7 @@ def _credential_types(config, problems):
                 problems.append('%s: input id %r is not an identifier' % (where, field_id))
         for field in fields:
             if isinstance(field, dict) and not field.get('secret') and re.search('password|key|dsn|token|secret',
-                                                                                   str(field.get('id'))):
+                                                                                 str(field.get('id'))):
                 problems.append('%s: input %s looks like a secret but is not secret: true' % (where, field.get('id')))
         for req in _list(inputs.get('required'), where + ': inputs.required', problems):
             if req not in ids:
@@ -262,7 +262,7 @@ def render(config, playbooks, exclude=('awx_configure',)):
             template = {
                 'name': name + suffix,
                 'description': item.get('description', '') + (' - check mode: nothing is changed'
-                                                               if job_type == 'check' else ''),
+                                                              if job_type == 'check' else ''),
                 'organization': org,
                 'project': project['name'],
                 'inventory': inventory['name'],

@@ -25,7 +25,7 @@ description:
 author:
   - Arizu maintainers (@arizu)
 extends_documentation_fragment:
-  - community.docker.docker.api_documentation
+  - arizu.ops.docker_api
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.

@@ -156,7 +156,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.community.docker.plugins.module_utils.common_api import RequestException
+from ansible_collections.arizu.ops.plugins.module_utils.docker_compat import RequestException
 from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException
 
 from ansible_collections.arizu.ops.plugins.module_utils.pg_backup import (

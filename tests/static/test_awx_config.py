@@ -296,7 +296,7 @@ def test_validate_only_refuses_a_broken_configuration(tmp_path):
     broken = load(CONFIG_FILE)
     broken["awx_job_templates"] = [t for t in broken["awx_job_templates"] if t["playbook"] != "triage"]
     broken["awx_job_templates"][0]["survey"] = [{"variable": "x", "question": "?", "type": "multiplechoice",
-                                                  "choices": ["a"], "default": "b"}]
+                                                 "choices": ["a"], "default": "b"}]
     broken["awx_schedules"][0]["rrule"] = "every day at 2"
     for cred_type in broken["awx_credential_types"]:
         for key, value in cred_type["injectors"]["extra_vars"].items():
