@@ -31,7 +31,7 @@ author:
   - Arizu maintainers (@arizu)
 extends_documentation_fragment:
   - arizu.ops.pg_backup
-  - community.docker.docker.api_documentation
+  - arizu.ops.docker_api
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
