@@ -86,7 +86,8 @@ cp "$here/scripts/ansible_test_get_pip.py" "$HOME/.ansible/test/cache/get_pip_${
 export PIP_DISABLE_PIP_VERSION_CHECK=1 ANSIBLE_COLLECTIONS_PATH=$work
 
 cd "$tree"
-echo "[ansible-test] $command with $("$venv/bin/ansible" --version | head -1), Python $pyver, in $tree" >&2
+version=$("$venv/bin/ansible" --version)
+echo "[ansible-test] $command with ${version%%$'\n'*}, Python $pyver, in $tree" >&2
 case "$command" in
   sanity)
     exec "$venv/bin/ansible-test" sanity --local --python "$pyver" --requirements --color no \

@@ -32,7 +32,8 @@ if [ ! -x "$venv/bin/ansible-test" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wan
 else
   echo "[core-latest] $venv is up to date" >&2
 fi
-"$venv/bin/ansible" --version | head -1 >&2
+version=$("$venv/bin/ansible" --version)  # (not piped into head: a broken pipe would end the script)
+echo "${version%%$'\n'*}" >&2
 
 status=0
 if [ "$what" = all ] || [ "$what" = units ]; then
