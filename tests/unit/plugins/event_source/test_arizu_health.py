@@ -50,7 +50,7 @@ def judge(http_status, body, url, error=None):
     result = {'status': parsed['status'], 'http_status': http_status, 'latency_ms': 2.0, 'format': parsed['format'],
               'components': parsed['components'], 'raw': parsed['raw'], 'url': url,
               'msg': '%s (%s, HTTP %s, 2.0 ms): %s' % (parsed['status'], parsed['format'], http_status,
-                                                      parsed['msg_detail'])}
+                                                       parsed['msg_detail'])}
     if parsed.get('version') is not None:
         result['version'] = parsed['version']
     return src.probe_result(result)
