@@ -61,6 +61,10 @@ for path in sys.stdin.read().split("\0"):
 # its own git repository: ansible-test lists the files with git, and .state is ignored by the checkout's
 git -C "$tree" init -q
 git -C "$tree" add -A
+# the link setup-venv.sh makes (ignored by git, so not a file of the collection): unit tests that run
+# ansible-playbook or load the EDA source from an installed-like path use it
+mkdir -p "$tree/.state/collections/ansible_collections/arizu"
+ln -sfn ../../../.. "$tree/.state/collections/ansible_collections/arizu/ops"
 
 # The collections arizu.ops depends on (galaxy.yml), from the venv's ansible package.
 for dep in $("$python" -c 'import yaml; print(" ".join(yaml.safe_load(open("galaxy.yml")).get("dependencies") or {}))'); do
