@@ -41,6 +41,8 @@ def test_ansible_test_core_219(command):
         assert 'Running sanity test "validate-modules"' in out and 'Running sanity test "pylint"' in out
     else:
         assert re.search(r"\b\d{3,} passed\b", out), out[-2000:]
+        assert not re.search(r"\b\d+ skipped\b", out), "unit tests skipped under ansible-test:\n" + "\n".join(
+            line for line in out.splitlines() if line.startswith("SKIPPED"))
 
 
 @pytest.mark.parametrize("command", ["sanity", "units"])
@@ -52,6 +54,8 @@ def test_ansible_test_core_latest(command):
         assert 'Running sanity test "validate-modules"' in out and 'Running sanity test "pylint"' in out
     else:
         assert re.search(r"\b\d{3,} passed\b", out), out[-2000:]
+        assert not re.search(r"\b\d+ skipped\b", out), "unit tests skipped under ansible-test:\n" + "\n".join(
+            line for line in out.splitlines() if line.startswith("SKIPPED"))
 
 
 def test_no_sanity_ignores():
