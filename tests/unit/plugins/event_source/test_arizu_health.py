@@ -376,6 +376,12 @@ def test_loaded_like_ansible_rulebook_from_the_installed_collection(stub):
         "print(json.dumps(q.get_nowait()))\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'ANSIBLE_COLLECTIONS_PATH')}
+    # ansible-core itself may come from PYTHONPATH (ansible-test units injects it there): keep such entries,
+    # never one that holds the collection
+    keep = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
+            if p and not os.path.isdir(os.path.join(p, 'ansible_collections', 'arizu'))]
+    if keep:
+        env['PYTHONPATH'] = os.pathsep.join(keep)
     proc = subprocess.run([sys.executable, '-c', code, INSTALLED_PATH, 'http://127.0.0.1:%d' % stub.server_address[1]],
                           capture_output=True, text=True, check=False, timeout=60, cwd='/', env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
