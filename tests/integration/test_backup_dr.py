@@ -331,6 +331,6 @@ def test_corrupted_n8n_archive_is_refused_untouched(stack, tmp_path):
     archive.write_bytes(bytes(data))
     started, listing = stack.started_at(N8N), _n8n_volume_listing()
     rc, output, _ = stack.play("restore_n8n.yml", extra_vars={"n8n_restore_dir": str(copy),
-                                                               "n8n_restore_confirm": N8N})
+                                                              "n8n_restore_confirm": N8N})
     assert rc != 0 and "is not the one that was backed up" in output and "sha256" in output, output[-3000:]
     assert stack.started_at(N8N) == started and _n8n_volume_listing() == listing

@@ -156,11 +156,28 @@ def inventory_vars():
     return names
 
 
+def set_by_playbook(playbook):
+    """Variables the playbook sets itself: play vars and the vars it gives the roles it applies."""
+    names = set()
+    for play in plays(playbook):
+        names |= set(play.get("vars") or {})
+    for role_vars in applied_roles(playbook).values():
+        names |= set(role_vars)
+    for play in plays(playbook):
+        for task in walk(play.get("tasks") or []):
+            names |= set(task.get("vars") or {})
+    return names
+
+
+def confirmations(playbook):
+    return set(re.findall(r"\b([a-z][a-z0-9_]*_confirm)\b", closure_text(playbook))) - set_by_playbook(playbook)
+
+
 def required_inputs(playbook):
     # "name (required...)" or "name (choices; required)" where an input is listed (line start, after ':' or ',')
     required = set(re.findall(r"(?:^|[:,])\s*([a-z][a-z0-9_]*)\s*\((?:[^()]*[;:,]\s*)?required\b", header(playbook),
                               re.MULTILINE))
-    required |= set(re.findall(r"\b([a-z][a-z0-9_]*_confirm)\b", closure_text(playbook)))
+    required |= confirmations(playbook)
     for role, role_vars in applied_roles(playbook).items():
         required |= {k for k, spec in role_options(role).items() if spec.get("required") and k not in role_vars}
     return required
@@ -200,7 +217,7 @@ def test_required_inputs_are_asked_injected_or_in_the_inventory(playbook):
 @pytest.mark.parametrize("playbook", PLAYBOOKS)
 def test_confirmations_make_a_template_destructive(playbook):
     template = TEMPLATES.get(playbook) or pytest.fail(f"playbooks/{playbook}.yml has no job template")
-    confirms = set(re.findall(r"\b([a-z][a-z0-9_]*_confirm)\b", closure_text(playbook)))
+    confirms = confirmations(playbook)
     questions = {q["variable"]: q for q in template.get("survey") or []}
     if confirms:
         assert template.get("destructive") is True, f"{playbook} needs {sorted(confirms)}: mark it destructive"
