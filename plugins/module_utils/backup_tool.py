@@ -16,7 +16,6 @@ stopped or when its sleep ends.
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 

@@ -18,7 +18,7 @@ try:  # community.docker 5
     )
     from ansible_collections.community.docker.plugins.module_utils._version import LooseVersion  # noqa: F401
 except ImportError:  # community.docker 3 and 4
-    from ansible_collections.arizu.ops.plugins.module_utils.docker_compat import (  # noqa: F401
+    from ansible_collections.community.docker.plugins.module_utils.common_api import (  # noqa: F401
         DEFAULT_DOCKER_HOST,
         AnsibleDockerClient,
         RequestException,
