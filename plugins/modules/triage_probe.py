@@ -61,13 +61,13 @@ options:
   http_timeout:
     description:
       - Timeout of each HTTP request in seconds.
-      - (O(timeout) is the Docker API's, from the common Docker options.)
+      - (C(timeout) is the Docker API's, from the common Docker options.)
     type: float
     default: 5
   http_validate_certs:
     description:
       - Whether to verify the TLS certificates of the HTTP endpoints.
-      - (O(validate_certs) is the Docker API's, from the common Docker options.)
+      - (C(validate_certs) is the Docker API's, from the common Docker options.)
     type: bool
     default: true
   headers:

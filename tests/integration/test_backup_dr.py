@@ -308,7 +308,7 @@ def test_n8n_restore_with_another_key_is_refused_untouched(stack):
     other_key = "bakOther-" + secrets.token_hex(16)
     stack.secrets["other_key"] = other_key
     rc, output, _log = stack.play("restore_n8n.yml", host_vars={"n8n_encryption_key": other_key},
-                               extra_vars={"n8n_restore_dir": n8n_dir, "n8n_restore_confirm": N8N})
+                                  extra_vars={"n8n_restore_dir": n8n_dir, "n8n_restore_confirm": N8N})
     assert rc != 0
     assert "encryption key mismatch" in output and "Nothing was changed" in output, output[-3000:]
     assert stack.started_at(N8N) == started and _n8n_volume_listing() == listing
@@ -330,6 +330,6 @@ def test_corrupted_n8n_archive_is_refused_untouched(stack, tmp_path):
     archive.write_bytes(bytes(data))
     started, listing = stack.started_at(N8N), _n8n_volume_listing()
     rc, output, _log = stack.play("restore_n8n.yml", extra_vars={"n8n_restore_dir": str(copy),
-                                                              "n8n_restore_confirm": N8N})
+                                                                 "n8n_restore_confirm": N8N})
     assert rc != 0 and "is not the one that was backed up" in output and "sha256" in output, output[-3000:]
     assert stack.started_at(N8N) == started and _n8n_volume_listing() == listing
