@@ -95,6 +95,7 @@ import socket
 import tempfile
 import time
 
+from collections.abc import Mapping
 from urllib.parse import quote, quote_plus
 
 try:
@@ -210,7 +211,7 @@ def _leaves(value, out, depth, skip_keys=frozenset()):
         if len(text) >= SECRET_MIN_LEN and '{{' not in text and '{%' not in text and text.lower() not in _BORING_VALUES:
             out.add(text)
         return
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         for key, item in value.items():
             if key not in skip_keys:
                 _leaves(item, out, depth + 1, skip_keys)
@@ -226,7 +227,7 @@ def collect_secrets(variables, extra_secret_names=(), depth=0, out=None):
     registered results of no_log tasks).
     """
     out = set() if out is None else out
-    if depth > 6 or not isinstance(variables, dict):
+    if depth > 6 or not isinstance(variables, Mapping):
         return out
     for name, value in variables.items():
         if not isinstance(name, str):
@@ -237,11 +238,11 @@ def collect_secrets(variables, extra_secret_names=(), depth=0, out=None):
             _leaves(value, out, depth + 1)
         elif depth == 0 and (name in _SKIP_VARS or name.startswith('ansible_')):
             continue
-        elif isinstance(value, dict):
+        elif isinstance(value, Mapping):
             collect_secrets(value, (), depth + 1, out)
         elif isinstance(value, (list, tuple)):
             for item in value:
-                if isinstance(item, dict):
+                if isinstance(item, Mapping):
                     collect_secrets(item, (), depth + 1, out)
     return out
 
@@ -260,7 +261,7 @@ def _recap(hosts):
     for host in sorted(hosts):
         counts = hosts[host]
         parts.append('%s: %s' % (host, ' '.join('%s=%s' % (key, counts.get(key, 0)) for key in
-                                                 ('ok', 'changed', 'failed', 'unreachable', 'skipped', 'rescued', 'ignored'))))
+                                                ('ok', 'changed', 'failed', 'unreachable', 'skipped', 'rescued', 'ignored'))))
     return '; '.join(parts)
 
 
@@ -588,8 +589,11 @@ class CallbackModule(CallbackBase):
                 or self._task_start or now
             censored = self._censored(task, data)
             register = getattr(task, 'register', None)
-            if censored and isinstance(register, str) and register:
-                self._nolog_registers.add(register)
+            # a name; since ansible-core 2.21 also a mapping of names to what each one keeps
+            names = [register] if isinstance(register, str) else list(register) if isinstance(register, Mapping) else []
+            names = [name for name in names if isinstance(name, str) and name]
+            if censored and names:
+                self._nolog_registers.update(names)
                 self._secret_cache = {}
             failing = status in ('failed', 'unreachable')
             secrets = self._secrets(host, task, refresh=failing)

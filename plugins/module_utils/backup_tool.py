@@ -16,7 +16,6 @@ stopped or when its sleep ends.
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 
@@ -100,7 +99,7 @@ class ToolContainer(object):
         except (APIError, NotFound) as exc:
             self.stop()
             raise BackupError('cannot start the helper container %s from %s: %s' % (self.name, self.image,
-                                                                                     api_reason(exc)))
+                                                                                    api_reason(exc)))
         return self
 
     def stop(self):

@@ -18,9 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.community.docker.plugins.module_utils.common_api import (
+from ansible_collections.arizu.ops.plugins.module_utils.docker_compat import (
     DEFAULT_DOCKER_HOST,
     AnsibleDockerClient,
+    LooseVersion,
     RequestException,
 )
 from ansible_collections.community.docker.plugins.module_utils._api.api.client import APIClient
@@ -29,7 +30,6 @@ from ansible_collections.community.docker.plugins.module_utils._api.errors impor
     DockerException,
     NotFound,
 )
-from ansible_collections.community.docker.plugins.module_utils.version import LooseVersion
 
 from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence_light import measure_disks
 from ansible_collections.arizu.ops.plugins.module_utils.docker_evidence import (

@@ -17,10 +17,7 @@ import datetime
 import json
 import time
 
-try:
-    from urllib.error import HTTPError
-except ImportError:  # pragma: no cover
-    from urllib2 import HTTPError  # type: ignore[no-redef]
+from urllib.error import HTTPError
 
 from ansible.module_utils.common.text.converters import to_native
 

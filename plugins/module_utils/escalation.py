@@ -25,10 +25,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-try:  # Python 3.3+
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover
-    from collections import Mapping  # type: ignore[attr-defined,no-redef]
+from collections.abc import Mapping
 
 
 __all__ = [

@@ -14,12 +14,10 @@ The contract implemented here is described in ``docs/health-contract.md``.
 from __future__ import annotations
 
 import json
+import math
 import re
 
-try:  # Python 3.3+
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover
-    from collections import Mapping  # type: ignore[attr-defined,no-redef]
+from collections.abc import Mapping
 
 try:
     from urllib.parse import urlsplit, urlunsplit
@@ -511,7 +509,7 @@ def _detect_format(obj, ctype, path):
 def _number(value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if value != value or value in (float('inf'), float('-inf')):  # NaN / infinity
+    if math.isnan(value) or math.isinf(value):
         return None
     return float(value)
 

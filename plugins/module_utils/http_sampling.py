@@ -16,6 +16,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.arizu.ops.plugins.module_utils.health_probe import http_get
 
+
 def percentile(values, pct):
     """Nearest-rank percentile of a list of numbers (None for an empty list)."""
     if not values:

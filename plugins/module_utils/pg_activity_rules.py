@@ -18,6 +18,7 @@ the same functions to the rows it reads from ``pg_stat_activity``:
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 
 __all__ = [
@@ -78,7 +79,7 @@ def parse_duration(value):
     if isinstance(value, bool) or value is None:
         raise DurationError('expected a duration such as 90, 30s, 5m or 1h30m, got %r' % (value,))
     if isinstance(value, (int, float)):
-        if value != value or value < 0 or value == float('inf'):  # NaN, negative, infinite
+        if math.isnan(value) or value < 0 or math.isinf(value):
             raise DurationError('must be a finite number of seconds, 0 or more, got %r' % (value,))
         return float(value)
     text = str(value).strip().lower()

@@ -297,7 +297,7 @@ def verify_checksums(backup_dir, name, manifest=None):
     if manifest:
         if manifest.get('sha256') and manifest.get('sha256') != actual['sha256']:
             problems.append('the manifest records sha256 %s, the backup has %s' % (manifest.get('sha256'),
-                                                                                 actual['sha256']))
+                                                                                   actual['sha256']))
         if isinstance(manifest.get('size_bytes'), int) and manifest['size_bytes'] != actual['size_bytes']:
             problems.append('the manifest records %d bytes, the backup has %d'
                             % (manifest['size_bytes'], actual['size_bytes']))

@@ -33,7 +33,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.community.docker.plugins.module_utils.common_api import (
+from ansible_collections.arizu.ops.plugins.module_utils.docker_compat import (
     DEFAULT_DOCKER_HOST,
     AnsibleDockerClient,
     RequestException,

@@ -169,7 +169,7 @@ def _select_reports(incident_id, reports):
         moment = parse_time(report.get('generated_at')) or parse_time(report.get('started_at'))
         kept.append((moment, index, report))
     kept.sort(key=lambda item: (item[0] is None, item[0] or _EPOCH, item[1]))
-    return [(index, report) for _, index, report in kept], ignored
+    return [(index, report) for _when, index, report in kept], ignored
 
 
 def _reasons(report):
@@ -347,7 +347,7 @@ def _other_row(index, event):
     if kind == 'playbook_start':
         event_text = 'Automation run %s started: playbook %s' % (run, playbook)
         action = 'ansible-playbook%s on %s' % (' --check' if event.get('check_mode') else '',
-                                                _text(event.get('controller') or '?', 64))
+                                               _text(event.get('controller') or '?', 64))
         failed = False
     elif kind == 'play_start':
         event_text = 'Play: %s' % _text(event.get('play'))
@@ -399,7 +399,7 @@ def build_postmortem(incident_id, timeline=None, reports=None, description=None,
     except (TypeError, ValueError):
         raise PostmortemError('max_hints: expected a number, got %r' % (max_hints,)) from None
     selected, ignored_reports = _select_reports(incident_id, reports)
-    reports = [report for _, report in selected]
+    reports = [report for _index, report in selected]
     events = _select_events(timeline, exclude_playbooks)
     has_timeline = bool(events)
     if not reports and not events:

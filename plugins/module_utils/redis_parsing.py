@@ -18,10 +18,7 @@ from __future__ import annotations
 import fnmatch
 import re
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover
-    from collections import Mapping  # type: ignore[attr-defined,no-redef]
+from collections.abc import Mapping
 
 __all__ = [
     'DEFAULT_QUEUES',

@@ -189,7 +189,7 @@ def export_ids(listing):
 
 def build_manifest(kind, name, started, finished, size_bytes, sha256, source, verification, **extra):
     manifest = dict(manifest_version=MANIFEST_VERSION, tool='arizu.ops.%s' % ('n8n_backup' if kind == 'n8n'
-                                                                               else 'redis_snapshot'),
+                                                                              else 'redis_snapshot'),
                     kind=kind, name=name, created_at=iso_utc(started, millis=True),
                     finished_at=iso_utc(finished, millis=True),
                     duration_seconds=round(max(0.0, finished - started), 3), size_bytes=int(size_bytes),

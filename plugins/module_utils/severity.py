@@ -21,10 +21,7 @@ import copy
 import math
 import re
 
-try:  # Python 3.3+
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover
-    from collections import Mapping  # type: ignore[attr-defined,no-redef]
+from collections.abc import Mapping
 
 
 __all__ = [

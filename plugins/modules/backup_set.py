@@ -152,7 +152,7 @@ def component_record(set_dir, component):
         check = verify_checksums(folder, entry['name'], entry['manifest'])
         if not check['ok']:
             raise BackupError('postgres/%s does not match its checksums: %s' % (entry['name'],
-                                                                               '; '.join(check['problems'])))
+                                                                                '; '.join(check['problems'])))
         man = entry['manifest']
         return dict(file=entry['name'], sha256=man['sha256'], size_bytes=man.get('size_bytes'),
                     database=man.get('database'), format=man.get('format'),
@@ -165,7 +165,7 @@ def component_record(set_dir, component):
         problems = verify_file(folder, entry['name'], entry['manifest'])
         if problems:
             raise BackupError('%s/%s does not match its checksums: %s' % (component, entry['name'],
-                                                                         '; '.join(problems)))
+                                                                          '; '.join(problems)))
         man = entry['manifest']
         record = dict(file=entry['name'], sha256=man['sha256'], size_bytes=man.get('size_bytes'))
         if component == 'n8n':
@@ -194,7 +194,7 @@ def finish(module, p, base_dir):
         raise BackupError('there is no set %s in %s' % (name, base_dir))
     components = {}
     for component in sorted(set(p['required']) | set(x for x in os.listdir(set_dir)
-                                                          if os.path.isdir(os.path.join(set_dir, x)))):
+                                                     if os.path.isdir(os.path.join(set_dir, x)))):
         record = component_record(set_dir, component)
         if record:
             components[component] = record
@@ -241,7 +241,7 @@ def find(module, p, base_dir):
             raise BackupError('there is no set %s in %s' % (p['set'], base_dir))
         if not entry['verified']:
             raise BackupError('%s in %s is not a verified set (no set.json saying verified=true)' % (p['set'],
-                                                                                                    base_dir))
+                                                                                                     base_dir))
     else:
         entry = next((e for e in entries if e['verified']), None)
         if entry is None:
@@ -315,7 +315,7 @@ def main():
         module.fail_json(msg='backup set %s failed: %s' % (p['action'], exc))
     except (IOError, OSError) as exc:
         module.fail_json(msg='backup set %s failed: %s: %s' % (p['action'], getattr(exc, 'filename', '') or '',
-                                                                exc.strerror or exc))
+                                                               exc.strerror or exc))
 
 
 if __name__ == '__main__':

@@ -25,7 +25,7 @@ description:
 author:
   - Arizu maintainers (@arizu)
 extends_documentation_fragment:
-  - community.docker.docker.api_documentation
+  - arizu.ops.docker_api
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -97,7 +97,7 @@ notes:
     variables. O(docker_host) may name a remote engine; O(disk_paths) are still measured on the managed host.
   - Memory is computed like C(docker stats) - usage without the inactive page cache (C(total_inactive_file) with
     cgroup v1, C(inactive_file) with cgroup v2). Without a memory limit the engine reports the host's memory as the
-    limit; RV(containers[].memory.unlimited) then is V(true).
+    limit; C(memory.unlimited) then is V(true).
   - Container times are the engine's; RV(containers[].uptime_seconds) is measured against the managed host's clock.
 seealso:
   - module: community.docker.docker_container_info

@@ -26,7 +26,7 @@ description:
 author:
   - Arizu maintainers (@arizu)
 extends_documentation_fragment:
-  - community.docker.docker.api_documentation
+  - arizu.ops.docker_api
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -172,7 +172,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.community.docker.plugins.module_utils.common_api import (
+from ansible_collections.arizu.ops.plugins.module_utils.docker_compat import (
     AnsibleDockerClient,
     RequestException,
 )
@@ -191,7 +191,7 @@ from ansible_collections.arizu.ops.plugins.module_utils.health_parser import red
 
 
 def probe_tcp(target, timeout):
-    host, _, port = target.rpartition(":")
+    host, _sep, port = target.rpartition(":")
     try:
         with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
             return True

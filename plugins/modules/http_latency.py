@@ -199,6 +199,5 @@ def main():
                               p["slo_ms"], p["percentile"], p["validate_certs"]))
 
 
-
 if __name__ == "__main__":
     main()

@@ -26,7 +26,7 @@ description:
 author:
   - Arizu maintainers (@arizu)
 extends_documentation_fragment:
-  - community.docker.docker.api_documentation
+  - arizu.ops.docker_api
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -145,7 +145,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.community.docker.plugins.module_utils.common_api import RequestException
+from ansible_collections.arizu.ops.plugins.module_utils.docker_compat import RequestException
 from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException
 
 from ansible_collections.arizu.ops.plugins.module_utils.pg_backup import BackupError, DirLock, human_bytes, mask
@@ -217,7 +217,7 @@ def plan(client, p, backup_dir):
     match = bool(backup_fp) and backup_fp == target_fp
     if not ok:
         raise BackupError('refusing to restore %s into %s: %s. Nothing was changed.' % (entry['name'],
-                                                                                     p['container'], why))
+                                                                                        p['container'], why))
     problems = verify_file(backup_dir, entry['name'], manifest)
     if problems:
         raise BackupError('refusing to restore %s: the archive is not the one that was backed up (%s). Nothing was '

@@ -33,7 +33,7 @@ author:
   - Arizu maintainers (@arizu)
 extends_documentation_fragment:
   - arizu.ops.pg_backup
-  - community.docker.docker.api_documentation
+  - arizu.ops.docker_api
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -64,7 +64,7 @@ options:
     description:
       - Tables (C(schema.table), or C(table) in C(public)) whose rows are counted exactly in the dump's snapshot.
       - When empty, every table is counted exactly if the database is not larger than O(count_all_max_bytes);
-        otherwise only the planner's estimates are recorded (RV(manifest.row_estimates)).
+        otherwise only the planner's estimates are recorded (C(manifest.row_estimates)).
       - A named table that does not exist fails the backup before anything is written.
     type: list
     elements: str
@@ -221,7 +221,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.community.docker.plugins.module_utils.common_api import RequestException
+from ansible_collections.arizu.ops.plugins.module_utils.docker_compat import RequestException
 from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException
 
 from ansible_collections.arizu.ops.plugins.module_utils.pg_backup import (
@@ -381,7 +381,7 @@ def restore_test(tool, params, tmp_path, counts, server, source_props):
                                           what='counting the rows of the restore test').text)
     finally:
         tool.psql('DROP DATABASE IF EXISTS %s%s' % (quote_ident(scratch),
-                                                      ' WITH (FORCE)' if server['major'] >= 13 else ''),
+                                                    ' WITH (FORCE)' if server['major'] >= 13 else ''),
                   database=maint, what='dropping the scratch database of the restore test')
     mismatches = compare_counts(counts, restored)
     if mismatches:
@@ -558,7 +558,7 @@ def main():
         format=dict(type='str', default='custom', choices=['custom', 'directory']),
         jobs=dict(type='int', default=2),
         verify_restore=dict(type='bool', default=False),
-        key_tables=dict(type='list', elements='str', default=[]),
+        key_tables=dict(type='list', elements='str', default=[], no_log=False),
         count_all_max_bytes=dict(type='int', default=268435456),
         space_margin=dict(type='float', default=1.2),
         keep_last=dict(type='int', default=7),

@@ -192,8 +192,8 @@ connections:
 blocking:
   description:
     - One entry per pair of a session waiting for a lock and a session blocking it, longest wait first.
-    - RV(blocking[].waiting_seconds) counts from the start of the lock wait (PostgreSQL 14 and later) or of the
-      waiting statement; RV(blocking[].blocking_seconds) from the start of the blocker's transaction.
+    - C(waiting_seconds) counts from the start of the lock wait (PostgreSQL 14 and later) or of the
+      waiting statement; C(blocking_seconds) from the start of the blocker's transaction.
   returned: always
   type: list
   elements: dict
@@ -278,7 +278,7 @@ migrations:
       description: Number of rows in the table.
       type: int
     rows:
-      description: The newest O(migrations_count) migrations; RV(migrations.rows[].status) is V(applied), V(rolled back) or V(failed).
+      description: The newest O(migrations_count) migrations; C(status) is V(applied), V(rolled back) or V(failed).
       type: list
       elements: dict
 issues:

@@ -31,7 +31,7 @@ author:
   - Arizu maintainers (@arizu)
 extends_documentation_fragment:
   - arizu.ops.pg_backup
-  - community.docker.docker.api_documentation
+  - arizu.ops.docker_api
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -156,7 +156,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.community.docker.plugins.module_utils.common_api import RequestException
+from ansible_collections.arizu.ops.plugins.module_utils.docker_compat import RequestException
 from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException
 
 from ansible_collections.arizu.ops.plugins.module_utils.pg_backup import (

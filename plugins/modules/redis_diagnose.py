@@ -328,7 +328,7 @@ def _depth_limit(module, value, name):
 
 def measure_latency(client, count):
     samples = []
-    for _ in range(count):
+    for _sample in range(count):
         started = time.perf_counter()
         client.ping()
         samples.append((time.perf_counter() - started) * 1000.0)

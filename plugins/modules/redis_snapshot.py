@@ -26,7 +26,7 @@ description:
 author:
   - Arizu maintainers (@arizu)
 extends_documentation_fragment:
-  - community.docker.docker.api_documentation
+  - arizu.ops.docker_api
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -119,8 +119,10 @@ manifest:
   description: The snapshot's manifest.
   returned: success, not in check mode
   type: dict
-keys:
-  description: Keys in Redis after the restore (action=restore), or at the snapshot (action=backup).
+key_count:
+  description:
+    - Keys in Redis after the restore (action=restore), or at the snapshot (action=backup).
+    - Also returned as C(keys), read as C(result['keys']) only (C(result.keys) is the dict method in Jinja).
   returned: success, not in check mode
   type: int
 deleted:
@@ -139,7 +141,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.community.docker.plugins.module_utils.common_api import RequestException
+from ansible_collections.arizu.ops.plugins.module_utils.docker_compat import RequestException
 from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException
 
 from ansible_collections.arizu.ops.plugins.module_utils.pg_backup import (
@@ -245,7 +247,7 @@ def backup(client, p, backup_dir):
         keep, delete = plan_retention(scan('redis', backup_dir), p['keep_last'], p['keep_days'], time.time())
         for old in delete:
             delete_backup(backup_dir, old)
-        module.exit_json(changed=True, backup=name, backup_path=final, manifest=manifest, keys=keys, kept=keep,
+        module.exit_json(changed=True, backup=name, backup_path=final, manifest=manifest, keys=keys, key_count=keys, kept=keep,
                          deleted=delete, msg='%s: %s, %d keys, redis %s; retention kept %d, deleted %d' % (
                              name, human_bytes(size), keys, server.get('redis_version'), len(keep), len(delete)))
     finally:
@@ -303,7 +305,7 @@ def restore(client, p, backup_dir):
         expected = entry['manifest'].get('keys')
         if keys is None or (isinstance(expected, int) and keys != expected):
             raise BackupError('Redis holds %s keys after the restore, the snapshot had %s' % (keys, expected))
-        module.exit_json(changed=True, backup=entry['name'], manifest=entry['manifest'], keys=keys,
+        module.exit_json(changed=True, backup=entry['name'], manifest=entry['manifest'], keys=keys, key_count=keys,
                          loaded_keys=loaded, msg='restored %s into %s: %d keys, healthy' % (
                              entry['name'], p['container'], keys))
     finally:

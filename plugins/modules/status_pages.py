@@ -406,7 +406,7 @@ def probe_all(pages, timeout, validate_certs, max_workers):
                 if not state["left"]:
                     all_done.set()
 
-    for _ in range(workers):
+    for _worker in range(workers):
         threading.Thread(target=work, name="status_pages", daemon=True).start()
     all_done.wait(budget)
     with lock:

@@ -61,13 +61,13 @@ options:
   http_timeout:
     description:
       - Timeout of each HTTP request in seconds.
-      - (O(timeout) is the Docker API's, from the common Docker options.)
+      - (C(timeout) is the Docker API's, from the common Docker options.)
     type: float
     default: 5
   http_validate_certs:
     description:
       - Whether to verify the TLS certificates of the HTTP endpoints.
-      - (O(validate_certs) is the Docker API's, from the common Docker options.)
+      - (C(validate_certs) is the Docker API's, from the common Docker options.)
     type: bool
     default: true
   headers:
@@ -148,7 +148,7 @@ app_summary:
   type: dict
   sample: {status: healthy, http_status: 200, latency_ms: 4.2, slo_ok: true, url: "http://127.0.0.1:3000/api/health"}
 app:
-  description: The app's detailed health (C(?detailed=true)), as M(arizu.ops.health_check) returns it, with RV(app.components).
+  description: The app's detailed health (C(?detailed=true)), as M(arizu.ops.health_check) returns it, with C(components).
   returned: always
   type: dict
   sample: {status: degraded, components: {db: {status: down}}}

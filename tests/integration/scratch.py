@@ -81,7 +81,6 @@ def container_logs(name):
     return proc.stdout + proc.stderr
 
 
-
 def wait_async(conn):
     """Wait until an asynchronous psycopg2 connection or query is done."""
     import psycopg2.extensions  # pylint: disable=import-outside-toplevel
@@ -94,6 +93,7 @@ def wait_async(conn):
             select.select([], [conn.fileno()], [], 10)
         elif state == psycopg2.extensions.POLL_READ:
             select.select([conn.fileno()], [], [], 10)
+
 
 def wait_for(check, timeout, what):
     """Call *check* until it returns a true value (returned) or *timeout* seconds pass (fail)."""

@@ -37,7 +37,6 @@ from scratch import (  # noqa: E402  pylint: disable=wrong-import-position
     ensure_collection_link,
     python_interpreter,
     require_docker,
-    wait_for,
 )
 
 P = "scratch-bak"
@@ -225,7 +224,7 @@ def stack(tmp_path_factory):
     st = Stack(tmp)
     try:
         for attempt in range(3):
-            rc, output, _ = st.play("site.yml")
+            rc, output, _log = st.play("site.yml")
             # a published port may be briefly taken by an ephemeral port of another connection
             if rc == 0 or "address already in use" not in output or attempt == 2:
                 break
@@ -249,7 +248,7 @@ def test_full_backup_then_disaster_recovery_round_trip(stack):
     assert credentials[0]["data"]["value"] == stack.cred_secret
     assert stack.redis_keys() == (300, "value-123")
 
-    rc, output, _ = stack.play("full_backup.yml", extra_vars={"full_backup_vault_password": stack.vault_password})
+    rc, output, _log = stack.play("full_backup.yml", extra_vars={"full_backup_vault_password": stack.vault_password})
     assert rc == 0, output[-4000:]
     sets = sorted(p.name for p in stack.sets.iterdir() if p.name.startswith("set-"))
     assert len(sets) == 1, sets
@@ -280,7 +279,7 @@ def test_full_backup_then_disaster_recovery_round_trip(stack):
     destroy()
     assert not docker("volume", "ls", "-q", "--filter", "name=" + P).stdout.strip()
 
-    rc, output, _ = stack.play("disaster_recovery.yml")
+    rc, output, _log = stack.play("disaster_recovery.yml")
     assert rc != 0 and "Refusing the disaster recovery" in output, output[-3000:]
     rc, output, seconds = stack.play("disaster_recovery.yml", extra_vars={"disaster_recovery_confirm": sets[0]})
     assert rc == 0, output[-6000:]
@@ -308,14 +307,14 @@ def test_n8n_restore_with_another_key_is_refused_untouched(stack):
     started, listing = stack.started_at(N8N), _n8n_volume_listing()
     other_key = "bakOther-" + secrets.token_hex(16)
     stack.secrets["other_key"] = other_key
-    rc, output, _ = stack.play("restore_n8n.yml", host_vars={"n8n_encryption_key": other_key},
-                               extra_vars={"n8n_restore_dir": n8n_dir, "n8n_restore_confirm": N8N})
+    rc, output, _log = stack.play("restore_n8n.yml", host_vars={"n8n_encryption_key": other_key},
+                                  extra_vars={"n8n_restore_dir": n8n_dir, "n8n_restore_confirm": N8N})
     assert rc != 0
     assert "encryption key mismatch" in output and "Nothing was changed" in output, output[-3000:]
     assert stack.started_at(N8N) == started and _n8n_volume_listing() == listing
 
     # check mode with the right key: the plan, nothing touched
-    rc, output, _ = stack.play("restore_n8n.yml", check=True, extra_vars={"n8n_restore_dir": n8n_dir})
+    rc, output, _log = stack.play("restore_n8n.yml", check=True, extra_vars={"n8n_restore_dir": n8n_dir})
     assert rc == 0 and "check mode: nothing was changed" in output and "fingerprints match" in output, output[-3000:]
     assert stack.started_at(N8N) == started
 
@@ -330,7 +329,7 @@ def test_corrupted_n8n_archive_is_refused_untouched(stack, tmp_path):
     data[len(data) // 2] ^= 0xFF
     archive.write_bytes(bytes(data))
     started, listing = stack.started_at(N8N), _n8n_volume_listing()
-    rc, output, _ = stack.play("restore_n8n.yml", extra_vars={"n8n_restore_dir": str(copy),
-                                                               "n8n_restore_confirm": N8N})
+    rc, output, _log = stack.play("restore_n8n.yml", extra_vars={"n8n_restore_dir": str(copy),
+                                                                 "n8n_restore_confirm": N8N})
     assert rc != 0 and "is not the one that was backed up" in output and "sha256" in output, output[-3000:]
     assert stack.started_at(N8N) == started and _n8n_volume_listing() == listing

@@ -72,7 +72,7 @@ class Sessions:
 
     def long(self, count, application_name="it-long"):
         pids = []
-        for _ in range(count):
+        for _index in range(count):
             conn = psycopg2.connect(async_=1, application_name=application_name, **self.server.kwargs)
             wait_async(conn)
             conn.cursor().execute(LONG_SQL)  # asynchronous: returns at once, the statement keeps running
@@ -115,7 +115,7 @@ class Sessions:
             finally:
                 conn.close()
 
-        for _ in range(count):
+        for _index in range(count):
             thread = threading.Thread(target=loop, daemon=True)
             thread.start()
             self.threads.append(thread)

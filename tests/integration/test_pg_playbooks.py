@@ -80,7 +80,7 @@ class Sessions:
         return conn.get_backend_pid()
 
     def sleepers(self, count):
-        return [self.start_async(SLEEP_SQL, "it-sleep") for _ in range(count)]
+        return [self.start_async(SLEEP_SQL, "it-sleep") for _index in range(count)]
 
     def holder(self, sql):
         """A session that ran *sql* in a transaction it leaves open (idle in transaction)."""

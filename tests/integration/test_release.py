@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # pytest runs with --import-mode=importlib
-from scratch import require_docker, wait_for  # noqa: E402  pylint: disable=wrong-import-position
+from scratch import require_docker  # noqa: E402  pylint: disable=wrong-import-position
 from playbook_run import remove_scratch, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 NAME = "scratch-rel-app"

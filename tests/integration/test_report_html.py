@@ -133,12 +133,12 @@ def _png_pixels(path):
             header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
             idat.append(body)
-    width, height, depth, colour_type, _, _, interlace = header
+    width, height, depth, colour_type, _compression, _filter, interlace = header
     assert depth == 8 and interlace == 0 and colour_type in (2, 6), header
     bpp = 4 if colour_type == 6 else 3
     raw, stride = zlib.decompress(b"".join(idat)), width * bpp
     rows, prev, at = [], bytearray(stride), 0
-    for _ in range(height):
+    for _row in range(height):
         kind, line = raw[at], bytearray(raw[at + 1:at + 1 + stride])
         at += 1 + stride
         if kind == 1:
@@ -283,7 +283,7 @@ def test_the_screenshot_shows_the_tables_in_colour(rendered):
     assert cells["P1"][1] >= sum(1 for x in report["reasons"] if x["severity"] == "P1") == 4, cells
     assert cells["bad"][1] >= sum(1 for s in docker1 if s in ("down", "unreachable")) == 4, cells
     assert cells["good"][1] >= 5, cells
-    assert all(pixels > 1000 for pixels, _ in cells.values()), cells
+    assert all(pixels > 1000 for pixels, _share in cells.values()), cells
     assert ARTIFACT.read_bytes() == data
 
 

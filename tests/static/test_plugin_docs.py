@@ -9,12 +9,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# every plugin type the collection has (plugins/<type>/), so a new lookup or test plugin is covered too
+NOT_PLUGINS = ("module_utils", "doc_fragments", "plugin_utils")
 PLUGINS = [
-    (kind, path.stem)
-    for kind, folder in (("module", "modules"), ("filter", "filter"), ("callback", "callback"))
-    for path in sorted((ROOT / "plugins" / folder).glob("*.py"))
+    ("module" if folder.name == "modules" else folder.name, path.stem)
+    for folder in sorted(p for p in (ROOT / "plugins").iterdir() if p.is_dir() and p.name not in NOT_PLUGINS)
+    for path in sorted(folder.glob("*.py"))
     if path.stem != "__init__"
 ]
+
+
+def test_every_plugin_type_is_covered():
+    kinds = {kind for kind, _name in PLUGINS}
+    assert {"module", "filter", "callback"} <= kinds, kinds
 
 
 @pytest.mark.parametrize("kind, name", PLUGINS, ids=[f"{k}:{n}" for k, n in PLUGINS])

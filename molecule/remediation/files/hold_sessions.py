@@ -30,12 +30,12 @@ def wait(conn):
 def main():
     app, long_count, idle_count, pidfile = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     held = []
-    for _ in range(long_count):
+    for _index in range(long_count):
         conn = psycopg2.connect(application_name=app, async_=True)
         wait(conn)
         conn.cursor().execute("SELECT pg_sleep(600)")
         held.append(conn)
-    for _ in range(idle_count):
+    for _index in range(idle_count):
         conn = psycopg2.connect(application_name=app)
         conn.cursor().execute("SELECT 1")  # psycopg2 opened a transaction: now idle in it
         held.append(conn)

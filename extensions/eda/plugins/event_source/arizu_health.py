@@ -195,6 +195,7 @@ arizu_health:
 
 import asyncio
 import datetime
+import math
 import os
 import sys
 from urllib.parse import urlsplit, urlunsplit
@@ -262,7 +263,7 @@ def _number(args, key, default, minimum, integer=False):
         raise ArgumentError('%s: expected a number, got %r' % (key, value))
     if integer and value != int(value):
         raise ArgumentError('%s: expected a whole number, got %r' % (key, value))
-    if value != value or value < minimum:  # NaN or too small
+    if math.isnan(value) or value < minimum:  # NaN or too small
         raise ArgumentError('%s: must be at least %g, got %r' % (key, minimum, value))
     return int(value) if integer else value
 

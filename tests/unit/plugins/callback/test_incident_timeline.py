@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import shutil
 import subprocess
 import sys
 
@@ -36,7 +37,10 @@ HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / 'fixtures'
 REPO_ROOT = HERE.parents[3]
 COLLECTIONS = REPO_ROOT / '.state' / 'collections'
+# the virtualenv's; under ansible-test units (no scripts in its virtualenv) the one on PATH
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / 'ansible-playbook'
+if not ANSIBLE_PLAYBOOK.exists() and shutil.which('ansible-playbook'):
+    ANSIBLE_PLAYBOOK = Path(shutil.which('ansible-playbook'))
 INCIDENT = 'INC-TEST-0001'
 # Every secret string in the fixtures; none may appear in the timeline.
 SECRETS = ('Pw-VARSECRET-1111', 'Pw-URLSECRET-2222', 'TOK-NOLOG-3333', 'SK-VARONLY-4444', 'NOLOGFAIL-5555',
@@ -354,7 +358,7 @@ class _Result:
 
 @pytest.mark.parametrize('no_log, data, expected_msg', [
     (False, {'unreachable': True, 'msg': 'Failed to connect to the host via ssh: ssh://ops:pw-secret-1@10.0.0.9 '
-                                          'refused'},
+                                         'refused'},
      'Failed to connect to the host via ssh: ssh://%s@10.0.0.9 refused' % MASK),
     (True, {'unreachable': True, 'msg': 'anything'}, None),
     (False, {'unreachable': True, 'censored': 'hidden'}, None),

@@ -50,7 +50,7 @@ def judge(http_status, body, url, error=None):
     result = {'status': parsed['status'], 'http_status': http_status, 'latency_ms': 2.0, 'format': parsed['format'],
               'components': parsed['components'], 'raw': parsed['raw'], 'url': url,
               'msg': '%s (%s, HTTP %s, 2.0 ms): %s' % (parsed['status'], parsed['format'], http_status,
-                                                      parsed['msg_detail'])}
+                                                       parsed['msg_detail'])}
     if parsed.get('version') is not None:
         result['version'] = parsed['version']
     return src.probe_result(result)
@@ -364,8 +364,11 @@ def test_loaded_like_ansible_rulebook_from_the_installed_collection(stub):
     _Stub.routes = {'/healthz': (200, {'status': 'ok'}), '/healthz/readiness': (200, {'status': 'ok'})}
     assert os.path.exists(INSTALLED_PATH), INSTALLED_PATH
     code = (
-        "import asyncio, json, runpy, sys\n"
-        "assert not any('collections' in p for p in sys.path), sys.path\n"
+        "import asyncio, json, os, runpy, sys\n"
+        # arizu.ops is not importable from sys.path (under ansible-test the interpreter itself lives inside
+        # .../ansible_collections/arizu/ops/tests/output, so the path names alone prove nothing)
+        "assert not any(os.path.isdir(os.path.join(p or '.', 'ansible_collections', 'arizu')) for p in sys.path),"
+        " sys.path\n"
         "m = runpy.run_path(sys.argv[1])\n"
         "q = asyncio.Queue()\n"
         "asyncio.run(m['main'](q, {'endpoints': [{'name': 'n8n', 'url': sys.argv[2], 'kind': 'n8n'}],"
@@ -373,6 +376,12 @@ def test_loaded_like_ansible_rulebook_from_the_installed_collection(stub):
         "print(json.dumps(q.get_nowait()))\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'ANSIBLE_COLLECTIONS_PATH')}
+    # ansible-core itself may come from PYTHONPATH (ansible-test units injects it there): keep such entries,
+    # never one that holds the collection
+    keep = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
+            if p and not os.path.isdir(os.path.join(p, 'ansible_collections', 'arizu'))]
+    if keep:
+        env['PYTHONPATH'] = os.pathsep.join(keep)
     proc = subprocess.run([sys.executable, '-c', code, INSTALLED_PATH, 'http://127.0.0.1:%d' % stub.server_address[1]],
                           capture_output=True, text=True, check=False, timeout=60, cwd='/', env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -66,7 +66,8 @@ def test_services_must_be_a_mapping():
         triage_findings(APP, services=["x"])
 
 
-def record(host, severity, reasons=(), evidence=EVIDENCE):
+def record(host, severity, reasons=(), evidence=None):
+    evidence = EVIDENCE if evidence is None else evidence
     f = triage_findings(APP, n8n_liveness=N8N, evidence=evidence, services=SERVICES)
     return {"host": host, "findings": f, "judged": {"severity": severity, "reasons": list(reasons)},
             "containers": evidence["containers"], "disks": evidence["disk"], "api_latency": {}}

@@ -519,7 +519,7 @@ def test_database_property_statements():
     ]
     # default privileges (NULL acl) and no limit: nothing to carry over but the owner
     assert database_property_statements('n', dict(db=dict(datconnlimit=-1), owner='arizu', acl=None,
-                                                   settings=[])) == ['ALTER DATABASE "n" OWNER TO "arizu"']
+                                                  settings=[])) == ['ALTER DATABASE "n" OWNER TO "arizu"']
     assert database_property_statements('n', None) == []
 
 

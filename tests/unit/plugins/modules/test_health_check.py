@@ -187,7 +187,7 @@ def test_503_gzip_body_is_read(server, capsys):
     pytest.param('/healthz/readiness', lambda h, n: _json(503, {'status': 'error'}), 'down', 'n8n',
                  'n8n_readiness down', id='n8n-readiness-503'),
     pytest.param('/502', lambda h, n: (502, 'text/html', b'<html><head><title>502 Bad Gateway</title></head>'
-                                                        b'<body><h1>502 Bad Gateway</h1></body></html>', {}),
+                                            b'<body><h1>502 Bad Gateway</h1></body></html>', {}),
                  'invalid', 'plain', "'502 Bad Gateway'", id='nginx-502-html'),
     pytest.param('/plain', lambda h, n: (200, 'text/plain', b'OK', {}), 'healthy', 'plain', "text 'OK'",
                  id='plain-ok'),

@@ -82,7 +82,7 @@ def test_every_part_in_one_run(engine, web, capsys, tmp_path):
     base = 'http://127.0.0.1:%d' % web.server_address[1]
     code, result, raw = run_module(
         capsys, docker_host=engine.url, app_url=base, n8n_url=base + '/', containers=['arizu-redis', 'arizu-job',
-                                                                                     'arizu-gone'],
+                                                                                      'arizu-gone'],
         logs_tail=10, disk_paths=[str(tmp_path)], api_url=base + '/api/ping', api_samples=5)
     assert code == 0, raw
     assert result['changed'] is False
