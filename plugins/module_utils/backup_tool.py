@@ -19,14 +19,13 @@ from __future__ import annotations
 import secrets
 import time
 
-from ansible_collections.community.docker.plugins.module_utils._api.errors import APIError, NotFound
-from ansible_collections.community.docker.plugins.module_utils._api.utils.socket import frames_iter
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.arizu.ops.plugins.module_utils.docker_compat import RequestException
+from ansible_collections.community.docker.plugins.module_utils._api.errors import APIError, DockerException, NotFound
 
 from ansible_collections.arizu.ops.plugins.module_utils.pg_backup import BackupError, mask
-from ansible_collections.arizu.ops.plugins.module_utils.pg_backup_tool import ExecResult, api_reason
-
-STDOUT_LIMIT = 8 * 1024 * 1024
-STDERR_LIMIT = 64 * 1024
+from ansible_collections.arizu.ops.plugins.module_utils.pg_backup_tool import api_reason, check_exec, run_exec
 
 
 def inspect_container(client, name, what):
@@ -121,41 +120,11 @@ class ToolContainer(object):
         """Run *argv* (umask 077) as *user*; ``ExecResult`` (stdout up to 8 MiB, the tail of stderr)."""
         environment = ['%s=%s' % item for item in sorted((env or {}).items())]
         argv = ['sh', '-c', 'umask 077 && exec "$0" "$@"'] + list(argv)
-        started = time.monotonic()
-        try:
-            created = self.client.post_json_to_json('/containers/{0}/exec', self.container_id, data=dict(
-                AttachStdin=False, AttachStdout=True, AttachStderr=True, Tty=False, Cmd=argv,
-                Env=environment or None, User=user, Privileged=False))
-            exec_id = created['Id']
-            sock = self.client.post_json_to_stream_socket('/exec/{0}/start', exec_id,
-                                                          data=dict(Tty=False, Detach=False))
-            out = bytearray()
-            err = bytearray()
-            try:
-                self.client._disable_socket_timeout(sock)  # pylint: disable=protected-access
-                for stream, data in frames_iter(sock, False):
-                    if stream == 2:
-                        err.extend(data)
-                        if len(err) > 2 * STDERR_LIMIT:
-                            del err[:len(err) - STDERR_LIMIT]
-                    elif len(out) < STDOUT_LIMIT:
-                        out.extend(data[:STDOUT_LIMIT - len(out)])
-            finally:
-                try:
-                    sock.close()
-                except Exception:  # pylint: disable=broad-except
-                    pass
-            info = self.client.get_json('/exec/{0}/json', exec_id)
-        except (APIError, NotFound) as exc:
-            raise BackupError(mask('running %s in the helper container failed: %s' % (argv[4], api_reason(exc)),
-                                   self.secrets))
-        rc = info.get('ExitCode')
-        return ExecResult(rc if isinstance(rc, int) else -1, bytes(out), bytes(err), time.monotonic() - started)
+        return run_exec(self.client, self.container_id, argv, environment, user,
+                        'running %s in the helper container' % argv[4], self.secrets)
 
     def check(self, result, what):
-        if result.rc != 0:
-            raise BackupError(mask('%s failed (exit %s): %s' % (what, result.rc, result.error_text()), self.secrets))
-        return result
+        return check_exec(result, what, self.secrets)
 
 
 def stop_container(client, name, timeout=30):
@@ -193,3 +162,19 @@ def wait_healthy(client, name, timeout, sleep=time.sleep):
         if time.monotonic() - started > timeout:
             raise BackupError('%s is not healthy after %s s (%s); see docker logs %s' % (name, timeout, status, name))
         sleep(1)
+
+
+def run_or_fail(module, what, secrets_, action, *args):
+    """Call ``action(*args)``; a BackupError, a Docker error or an OS error ends the module with
+    ``<what> failed: <reason>`` (masked with *secrets_*), never a traceback."""
+    try:
+        return action(*args)
+    except BackupError as exc:
+        module.fail_json(msg=mask('%s failed: %s' % (what, to_native(exc)), secrets_), changed=False)
+    except (RequestException, DockerException) as exc:
+        module.fail_json(msg=mask('%s failed talking to the Docker daemon: %s' % (what, api_reason(exc)), secrets_),
+                         changed=False)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg=mask('%s failed: %s: %s' % (what, getattr(exc, 'filename', '') or '',
+                                                         exc.strerror or exc), secrets_), changed=False)
+    return None

@@ -113,6 +113,48 @@ class ExecResult(object):
         return tail_text(self.stderr, limit) or tail_text(self.stdout, limit) or 'no output'
 
 
+def run_exec(client, container_id, argv, environment, user, action, secrets):
+    """Run *argv* in a container through the exec API; ``ExecResult`` (stdout up to 8 MiB, the tail of stderr).
+
+    *action* names the run in the error raised when the engine refuses it (masked with *secrets*).
+    """
+    started = time.monotonic()
+    try:
+        created = client.post_json_to_json('/containers/{0}/exec', container_id, data=dict(
+            AttachStdin=False, AttachStdout=True, AttachStderr=True, Tty=False, Cmd=list(argv),
+            Env=environment or None, User=user, Privileged=False))
+        exec_id = created['Id']
+        sock = client.post_json_to_stream_socket('/exec/{0}/start', exec_id, data=dict(Tty=False, Detach=False))
+        out = bytearray()
+        err = bytearray()
+        try:
+            client._disable_socket_timeout(sock)  # pylint: disable=protected-access
+            for stream, data in frames_iter(sock, False):
+                if stream == 2:
+                    err.extend(data)
+                    if len(err) > 2 * STDERR_LIMIT:
+                        del err[:len(err) - STDERR_LIMIT]
+                elif len(out) < STDOUT_LIMIT:
+                    out.extend(data[:STDOUT_LIMIT - len(out)])
+        finally:
+            try:
+                sock.close()
+            except Exception:  # pylint: disable=broad-except
+                pass
+        info = client.get_json('/exec/{0}/json', exec_id)
+    except (APIError, NotFound) as exc:
+        raise BackupError(mask('%s failed: %s' % (action, api_reason(exc)), secrets))
+    rc = info.get('ExitCode')
+    return ExecResult(rc if isinstance(rc, int) else -1, bytes(out), bytes(err), time.monotonic() - started)
+
+
+def check_exec(result, what, secrets):
+    """Raise BackupError (masked with *secrets*) unless *result* succeeded; return it."""
+    if result.rc != 0:
+        raise BackupError(mask('%s failed (exit %s): %s' % (what, result.rc, result.error_text()), secrets))
+    return result
+
+
 class PgTool(object):
     """One tool container for one module run; use as a context manager."""
 
@@ -225,42 +267,12 @@ class PgTool(object):
         if umask:
             # files the tools create are for the owner only
             argv = ['sh', '-c', 'umask 077 && exec "$0" "$@"'] + list(argv)
-        started = time.monotonic()
-        try:
-            created = self.client.post_json_to_json('/containers/{0}/exec', self.container_id, data=dict(
-                AttachStdin=False, AttachStdout=True, AttachStderr=True, Tty=False, Cmd=list(argv),
-                Env=environment or None, User='', Privileged=False))
-            exec_id = created['Id']
-            sock = self.client.post_json_to_stream_socket('/exec/{0}/start', exec_id,
-                                                          data=dict(Tty=False, Detach=False))
-            out = bytearray()
-            err = bytearray()
-            try:
-                self.client._disable_socket_timeout(sock)  # pylint: disable=protected-access
-                for stream, data in frames_iter(sock, False):
-                    if stream == 2:
-                        err.extend(data)
-                        if len(err) > 2 * STDERR_LIMIT:
-                            del err[:len(err) - STDERR_LIMIT]
-                    elif len(out) < STDOUT_LIMIT:
-                        out.extend(data[:STDOUT_LIMIT - len(out)])
-            finally:
-                try:
-                    sock.close()
-                except Exception:  # pylint: disable=broad-except
-                    pass
-            info = self.client.get_json('/exec/{0}/json', exec_id)
-        except (APIError, NotFound) as exc:
-            raise BackupError(mask('running %s in the tool container failed: %s' % (argv[0], api_reason(exc)),
-                                   self.secrets))
-        rc = info.get('ExitCode')
-        return ExecResult(rc if isinstance(rc, int) else -1, bytes(out), bytes(err), time.monotonic() - started)
+        return run_exec(self.client, self.container_id, argv, environment, '',
+                        'running %s in the tool container' % argv[0], self.secrets)
 
     def check(self, result, what):
         """Raise BackupError (masked) unless *result* succeeded."""
-        if result.rc != 0:
-            raise BackupError(mask('%s failed (exit %s): %s' % (what, result.rc, result.error_text()), self.secrets))
-        return result
+        return check_exec(result, what, self.secrets)
 
     def psql(self, *commands, **kwargs):
         """psql -X -q -At with ON_ERROR_STOP, one ``-c`` per command (psql does not interpolate variables in

@@ -137,16 +137,11 @@ msg:
 import os
 import time
 
-from ansible.module_utils.common.text.converters import to_native
-
-from ansible_collections.arizu.ops.plugins.module_utils.docker_compat import RequestException
-from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException
-
 from ansible_collections.arizu.ops.plugins.module_utils.pg_backup import (
-    BackupError, DirLock, hash_file, human_bytes, mask, plan_retention)
-from ansible_collections.arizu.ops.plugins.module_utils.pg_backup_tool import ToolDockerClient, api_reason
+    BackupError, DirLock, hash_file, human_bytes, plan_retention)
+from ansible_collections.arizu.ops.plugins.module_utils.pg_backup_tool import ToolDockerClient
 from ansible_collections.arizu.ops.plugins.module_utils.backup_tool import (
-    ToolContainer, container_env, container_networks, inspect_container, is_running, mount_of)
+    ToolContainer, container_env, container_networks, inspect_container, is_running, mount_of, run_or_fail)
 from ansible_collections.arizu.ops.plugins.module_utils.service_backup import (
     TEMP_PREFIX, backup_name, build_manifest, clean_temporaries, config_key, delete_backup, export_ids,
     key_fingerprint, make_backup_dir, publish, scan)
@@ -309,15 +304,7 @@ def main():
     )
     client = ToolDockerClient(argument_spec=argument_spec, supports_check_mode=True, min_docker_api_version='1.25')
     module = client.module
-    try:
-        run(client)
-    except BackupError as exc:
-        module.fail_json(msg='n8n backup failed: %s' % to_native(exc), changed=False)
-    except (RequestException, DockerException) as exc:
-        module.fail_json(msg='n8n backup failed talking to the Docker daemon: %s' % api_reason(exc), changed=False)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg=mask('n8n backup failed: %s: %s' % (getattr(exc, 'filename', '') or '',
-                                                                 exc.strerror or exc), []), changed=False)
+    run_or_fail(module, 'n8n backup', [], run, client)
 
 
 if __name__ == '__main__':

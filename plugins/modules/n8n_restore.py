@@ -143,16 +143,11 @@ msg:
 import os
 import time
 
-from ansible.module_utils.common.text.converters import to_native
-
-from ansible_collections.arizu.ops.plugins.module_utils.docker_compat import RequestException
-from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException
-
-from ansible_collections.arizu.ops.plugins.module_utils.pg_backup import BackupError, DirLock, human_bytes, mask
-from ansible_collections.arizu.ops.plugins.module_utils.pg_backup_tool import ToolDockerClient, api_reason
+from ansible_collections.arizu.ops.plugins.module_utils.pg_backup import BackupError, DirLock, human_bytes
+from ansible_collections.arizu.ops.plugins.module_utils.pg_backup_tool import ToolDockerClient
 from ansible_collections.arizu.ops.plugins.module_utils.backup_tool import (
-    ToolContainer, container_env, container_networks, inspect_container, is_running, mount_of, start_container,
-    stop_container, wait_healthy)
+    ToolContainer, container_env, container_networks, inspect_container, is_running, mount_of, run_or_fail,
+    start_container, stop_container, wait_healthy)
 from ansible_collections.arizu.ops.plugins.module_utils.service_backup import (
     export_ids, key_check, key_fingerprint, pick_backup, short_fp, verify_file)
 
@@ -341,16 +336,7 @@ def main():
     module = client.module
     secrets_ = [module.params.get('encryption_key')]
     what = 'n8n restore' if module.params['action'] == 'restore' else 'n8n restore plan'
-    try:
-        run(client)
-    except BackupError as exc:
-        module.fail_json(msg=mask('%s failed: %s' % (what, to_native(exc)), secrets_), changed=False)
-    except (RequestException, DockerException) as exc:
-        module.fail_json(msg=mask('%s failed talking to the Docker daemon: %s' % (what, api_reason(exc)), secrets_),
-                         changed=False)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg=mask('%s failed: %s: %s' % (what, getattr(exc, 'filename', '') or '',
-                                                         exc.strerror or exc), secrets_), changed=False)
+    run_or_fail(module, what, secrets_, run, client)
 
 
 if __name__ == '__main__':

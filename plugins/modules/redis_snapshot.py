@@ -139,17 +139,12 @@ msg:
 import os
 import time
 
-from ansible.module_utils.common.text.converters import to_native
-
-from ansible_collections.arizu.ops.plugins.module_utils.docker_compat import RequestException
-from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException
-
 from ansible_collections.arizu.ops.plugins.module_utils.pg_backup import (
-    BackupError, DirLock, hash_file, human_bytes, mask, plan_retention)
-from ansible_collections.arizu.ops.plugins.module_utils.pg_backup_tool import ToolDockerClient, api_reason
+    BackupError, DirLock, hash_file, human_bytes, plan_retention)
+from ansible_collections.arizu.ops.plugins.module_utils.pg_backup_tool import ToolDockerClient
 from ansible_collections.arizu.ops.plugins.module_utils.backup_tool import (
-    ToolContainer, container_env, inspect_container, is_running, mount_of, start_container, stop_container,
-    wait_healthy)
+    ToolContainer, container_env, inspect_container, is_running, mount_of, run_or_fail, start_container,
+    stop_container, wait_healthy)
 from ansible_collections.arizu.ops.plugins.module_utils.service_backup import (
     TEMP_PREFIX, backup_name, build_manifest, clean_temporaries, delete_backup, keyspace_keys, make_backup_dir,
     parse_info, pick_backup, publish, scan, verify_file)
@@ -340,19 +335,8 @@ def main():
     backup_dir = os.path.realpath(module.params['backup_dir'])
     secrets_ = [module.params.get('password')]
     what = 'Redis %s' % ('restore' if module.params['action'] == 'restore' else 'snapshot')
-    try:
-        if module.params['action'] == 'backup':
-            backup(client, module.params, backup_dir)
-        else:
-            restore(client, module.params, backup_dir)
-    except BackupError as exc:
-        module.fail_json(msg=mask('%s failed: %s' % (what, to_native(exc)), secrets_), changed=False)
-    except (RequestException, DockerException) as exc:
-        module.fail_json(msg=mask('%s failed talking to the Docker daemon: %s' % (what, api_reason(exc)), secrets_),
-                         changed=False)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg=mask('%s failed: %s: %s' % (what, getattr(exc, 'filename', '') or '',
-                                                         exc.strerror or exc), secrets_), changed=False)
+    run_or_fail(module, what, secrets_, backup if module.params['action'] == 'backup' else restore,
+                client, module.params, backup_dir)
 
 
 if __name__ == '__main__':

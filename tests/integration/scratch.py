@@ -95,6 +95,35 @@ def wait_async(conn):
             select.select([conn.fileno()], [], [], 10)
 
 
+class ScratchPostgres:
+    """A throwaway PostgreSQL published on 127.0.0.1:<port> (set by the subclass), as its superuser."""
+
+    port = None
+
+    def __init__(self, password):
+        self.password = password
+        self.kwargs = dict(host="127.0.0.1", port=self.port, user="postgres", password=password, dbname="postgres",
+                           connect_timeout=5)
+
+    def connect(self, application_name, **extra):
+        import psycopg2  # pylint: disable=import-outside-toplevel
+        return psycopg2.connect(application_name=application_name, **dict(self.kwargs, **extra))
+
+    def query(self, sql, args=None, dbname="postgres"):
+        conn = self.connect("it-observer", dbname=dbname)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, args)
+                return cur.fetchall() if cur.description else []
+        finally:
+            conn.close()
+
+    def alive(self, pids):
+        rows = self.query("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", (list(pids),))
+        return {row[0] for row in rows}
+
+
 def wait_for(check, timeout, what):
     """Call *check* until it returns a true value (returned) or *timeout* seconds pass (fail)."""
     deadline = time.monotonic() + timeout

@@ -20,7 +20,8 @@ import psycopg2.extensions
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # pytest runs with --import-mode=importlib
-from scratch import container_logs, remove_container, run_module, start_container, wait_async, wait_for  # noqa: E402  pylint: disable=wrong-import-position
+from scratch import (  # noqa: E402  pylint: disable=wrong-import-position
+    ScratchPostgres, container_logs, remove_container, run_module, start_container, wait_async, wait_for)
 
 NAME = "scratch-pg-activity"
 IMAGE = "arizu-local/postgres:15"
@@ -29,28 +30,8 @@ MODULE = "arizu.ops.pg_activity"
 LONG_SQL = "SELECT pg_sleep(600)"
 
 
-class Server:
-    def __init__(self, password):
-        self.password = password
-        self.kwargs = dict(host="127.0.0.1", port=PORT, user="postgres", password=password, dbname="postgres",
-                           connect_timeout=5)
-
-    def connect(self, application_name, **extra):
-        return psycopg2.connect(application_name=application_name, **dict(self.kwargs, **extra))
-
-    def query(self, sql, args=None):
-        conn = self.connect("it-observer")
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, args)
-                return cur.fetchall() if cur.description else []
-        finally:
-            conn.close()
-
-    def alive(self, pids):
-        rows = self.query("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", (list(pids),))
-        return {row[0] for row in rows}
+class Server(ScratchPostgres):
+    port = PORT
 
     def module_args(self, **args):
         base = {"login_host": "127.0.0.1", "login_port": PORT, "login_user": "postgres",

@@ -25,7 +25,7 @@ import psycopg2.extensions
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # pytest runs with --import-mode=importlib
-from scratch import wait_async, wait_for  # noqa: E402  pylint: disable=wrong-import-position
+from scratch import ScratchPostgres, wait_async, wait_for  # noqa: E402  pylint: disable=wrong-import-position
 from playbook_run import remove_scratch, run_playbook, start_scratch  # noqa: E402  pylint: disable=wrong-import-position
 
 NAME = "scratch-pgplay"
@@ -35,28 +35,8 @@ SLEEP_SQL = "SELECT pg_sleep(600)"
 POOL = {"size": 10, "in_use": 3, "idle": 7, "max": 10, "waiting": 1}
 
 
-class Server:
-    def __init__(self, password):
-        self.password = password
-        self.kwargs = dict(host="127.0.0.1", port=PORT, user="postgres", password=password, dbname="postgres",
-                           connect_timeout=5)
-
-    def connect(self, application_name, **extra):
-        return psycopg2.connect(application_name=application_name, **dict(self.kwargs, **extra))
-
-    def query(self, sql, args=None, dbname="postgres"):
-        conn = self.connect("it-observer", dbname=dbname)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, args)
-                return cur.fetchall() if cur.description else []
-        finally:
-            conn.close()
-
-    def alive(self, pids):
-        rows = self.query("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", (list(pids),))
-        return {row[0] for row in rows}
+class Server(ScratchPostgres):
+    port = PORT
 
     def host_vars(self, **extra):
         base = {"pg_login_port": PORT, "postgresql_user": "postgres", "postgresql_db": "postgres",
